@@ -1,0 +1,106 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import pkg from "../package.json";
+import type { AppEnv } from "./env";
+import { defaultHook } from "./lib/openapi";
+import { HttpProblem, type ProblemCode, problemResponse } from "./lib/problem";
+import { requireApiKey } from "./middleware/auth";
+import { limitBody, requestId, requireJson } from "./middleware/request";
+import { apiKeyRoutes } from "./routes/api-keys";
+import { docsPage, systemRoutes } from "./routes/system";
+import { tenantRoutes } from "./routes/tenants";
+
+const API_BODY_LIMIT = 1024 * 1024;
+export const HOOK_BODY_LIMIT = 256 * 1024;
+
+const statusToCode: Record<number, ProblemCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  422: "validation_failed",
+  429: "rate_limited",
+};
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook });
+
+  app.use("*", requestId);
+  app.use("/v1/*", limitBody(API_BODY_LIMIT), requireJson);
+  app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson);
+  app.use("/v1/*", async (c, next) => {
+    // Creating tenants authenticates with ADMIN_TOKEN instead of an API key.
+    if (c.req.path === "/v1/tenants" && c.req.method === "POST") return next();
+    return requireApiKey(c, next);
+  });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key: `Authorization: Bearer hk_live_…`.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator's ADMIN_TOKEN secret (creating tenants only).",
+  });
+
+  app.route("/", systemRoutes);
+  app.route("/", tenantRoutes);
+  app.route("/", apiKeyRoutes);
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
+  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+
+  app.notFound((c) =>
+    problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}`, undefined, c.get("requestId")),
+  );
+  app.onError((err, c) => {
+    const rid = c.get("requestId");
+    if (err instanceof HttpProblem)
+      return problemResponse(err.code, err.message, err.errors, rid, err.headers);
+    if (err instanceof HTTPException) {
+      const code = statusToCode[err.status] ?? "internal";
+      const detail = err.message || "Request failed";
+      return problemResponse(
+        code,
+        detail,
+        code === "bad_request" ? [{ path: "(body)", message: detail }] : undefined,
+        rid,
+      );
+    }
+    console.error(
+      JSON.stringify({ level: "error", requestId: rid, message: String(err), stack: (err as Error).stack }),
+    );
+    return problemResponse(
+      "internal",
+      "Something went wrong on our side; the request id identifies it.",
+      undefined,
+      rid,
+    );
+  });
+  return app;
+}
+
+type App = ReturnType<typeof createApp>;
+let cachedDoc: unknown;
+
+/** The OpenAPI 3.1 document, generated from the routes (also written to openapi.json by `npm run openapi`). */
+export function openApiDocument(app: App) {
+  cachedDoc ??= app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "Herald API",
+      version: pkg.version,
+      description:
+        "Operational SMS programs on one Cloudflare Worker: contacts, segments, programs, messages, carriers and storefront hooks. " +
+        "Errors are RFC 9457 problem+json. Every POST under /v1 accepts an `Idempotency-Key` header.",
+      license: { name: "MIT" },
+    },
+    tags: [],
+  });
+  return cachedDoc;
+}

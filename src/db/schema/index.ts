@@ -1,0 +1,3 @@
+export * from "./contacts";
+export * from "./messages";
+export * from "./tenants";

@@ -1,0 +1,9 @@
+/** Queue message bodies. Queues carry ids, never message bodies (D1 is the source of truth). */
+
+/** Dispatch queue: one outbox row to send. */
+export interface DispatchJob {
+  messageId: string;
+}
+
+/** Work queue: background jobs other than dispatch. */
+export type WorkJob = { kind: "hook"; deliveryId: string } | { kind: "webhook"; deliveryId: string };

@@ -1,0 +1,62 @@
+import { expect } from "vitest";
+import { call } from "./api";
+import { newTenant, type TestTenant } from "./tenant";
+
+export interface AuthCase {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** Path for the owner tenant; `{id}` segments are filled by `setup`. */
+  path: (ctx: { owner: TestTenant }) => string | Promise<string>;
+  /** The scope the route needs (a key with every other scope must get 403); absent = any valid key. */
+  scope?: string;
+  body?: unknown;
+  /** True when the path names a resource of the owner: another tenant must get 404. */
+  ownsResource?: boolean;
+}
+
+const ALL_SCOPES = [
+  "contacts",
+  "segments",
+  "programs",
+  "messages",
+  "events",
+  "carriers",
+  "integrations",
+  "webhooks",
+  "keys",
+].flatMap((r) => [`${r}:read`, `${r}:write`]);
+
+/**
+ * The security matrix every route must pass: no key → 401, malformed key → 401, revoked key → 401,
+ * a key without the scope → 403, and (for resource paths) another tenant's key → 404.
+ */
+export async function expectAuthMatrix(c: AuthCase): Promise<void> {
+  const owner = await newTenant();
+  const path = await c.path({ owner });
+  const req = (key: string | null) => call(c.method, path, { key, body: c.body });
+
+  const none = await req(null);
+  expect(none.status, `${c.method} ${path} without a key`).toBe(401);
+  expect(none.headers.get("content-type")).toContain("application/problem+json");
+
+  expect((await req("hk_live_notarealkeynotarealkeynotarealkeynotareal")).status, "unknown key").toBe(401);
+
+  const revoked = await owner.keyWith(["*"]);
+  const list = await owner.api.get<{ data: { id: string; prefix: string }[] }>("/v1/api-keys");
+  const revokedId = list.body.data.find((k) => revoked.startsWith(k.prefix))?.id;
+  expect(revokedId).toBeDefined();
+  expect((await owner.api.del(`/v1/api-keys/${revokedId}`)).status).toBe(204);
+  expect((await req(revoked)).status, "revoked key").toBe(401);
+
+  const scope = c.scope;
+  if (scope) {
+    const others = ALL_SCOPES.filter((s) => s !== scope && s !== scope.replace(":read", ":write"));
+    const forbidden = await req(await owner.keyWith(others));
+    expect(forbidden.status, `key without ${scope}`).toBe(403);
+  }
+
+  if (c.ownsResource) {
+    const stranger = await newTenant();
+    const res = await call(c.method, path, { key: stranger.key, body: c.body });
+    expect(res.status, "another tenant's id").toBe(404);
+  }
+}
