@@ -52,7 +52,9 @@ export async function call<T = unknown>(
     body = JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(new Request(BASE + path, { method, headers, body }));
+  const res = await (exports as unknown as { default: Fetcher }).default.fetch(
+    new Request(BASE + path, { method, headers, body }),
+  );
   const text = await res.text();
   const contentType = res.headers.get("content-type") ?? "";
   const parsed = contentType.includes("json") && text ? JSON.parse(text) : text;

@@ -1,0 +1,70 @@
+/** The carrier adapter contract: every provider implements it; the registry is `Record<Provider, CarrierAdapter>`. */
+
+export const PROVIDERS = ["twilio", "telnyx", "vonage", "sandbox"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** Decrypted credentials, by provider. */
+export interface CarrierCredentials {
+  twilio: { account_sid: string; auth_token: string };
+  telnyx: { api_key: string; public_key: string };
+  vonage: { api_key: string; api_secret: string; signature_secret?: string };
+  sandbox: Record<string, never>;
+}
+
+export interface SendRequest {
+  messageId: string;
+  to: string;
+  /** A number of the pool (sticky per contact), absent when a messaging service picks the sender. */
+  from?: string;
+  messagingServiceSid?: string;
+  body: string;
+  /** Seconds of validity left (Twilio ValidityPeriod = min(36000, this)). */
+  validitySeconds?: number;
+  /** Absolute URL the carrier posts status updates to; contains our message id. */
+  statusCallbackUrl: string;
+}
+
+export interface CarrierConfig {
+  id: string | null;
+  provider: Provider;
+  baseUrl: string | null;
+  credentials: Record<string, string>;
+}
+
+/** What a carrier call came to. */
+export type SendResult =
+  | { outcome: "accepted"; carrierMessageId: string; status: "sent" | "delivered" }
+  /** 429, 5xx, timeouts, network errors: try again later (maybe elsewhere). */
+  | {
+      outcome: "retryable";
+      errorCode: string;
+      errorMessage: string;
+      retryAfterSeconds?: number;
+      maybeAccepted?: boolean;
+    }
+  /** Invalid number, opted out at the carrier, landline…: never retried. */
+  | { outcome: "permanent"; errorCode: string; errorMessage: string; optedOut?: boolean };
+
+/** A status update from a carrier callback, in Herald's words. */
+export interface CarrierStatusUpdate {
+  messageId?: string;
+  carrierMessageId?: string;
+  status: "sent" | "delivered" | "undelivered" | "failed" | "sending";
+  errorCode?: string;
+  errorMessage?: string;
+  optedOut?: boolean;
+}
+
+export interface InboundSms {
+  from: string;
+  to: string;
+  body: string;
+  carrierMessageId?: string;
+  /** Set when the carrier already handled an opt-out keyword itself (Twilio Advanced Opt-Out). */
+  carrierHandledOptOut?: boolean;
+}
+
+export interface CarrierAdapter {
+  provider: Provider;
+  send(config: CarrierConfig, req: SendRequest): Promise<SendResult>;
+}
