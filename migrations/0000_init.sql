@@ -1,3 +1,29 @@
+CREATE TABLE `carriers` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`provider` text NOT NULL,
+	`name` text,
+	`credentials_sealed` text,
+	`from_numbers` text DEFAULT '[]' NOT NULL,
+	`messaging_service_sid` text,
+	`base_url` text,
+	`mps` integer,
+	`priority` integer DEFAULT 0 NOT NULL,
+	`callback_origin` text NOT NULL,
+	`deleted_at` text,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `carriers_tenant_priority` ON `carriers` (`tenant_id`,`priority`);--> statement-breakpoint
+CREATE INDEX `carriers_tenant_created` ON `carriers` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `sticky_senders` (
+	`carrier_id` text NOT NULL,
+	`phone` text NOT NULL,
+	`from_number` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `sticky_senders_pk` ON `sticky_senders` (`carrier_id`,`phone`);--> statement-breakpoint
 CREATE TABLE `consent_records` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,
@@ -27,7 +53,7 @@ CREATE TABLE `contacts` (
 	`birthday_month` integer GENERATED ALWAYS AS (cast(substr(birthday, -5, 2) as integer)) VIRTUAL,
 	`attributes` text DEFAULT '{}' NOT NULL,
 	`gender` text GENERATED ALWAYS AS (json_extract(attributes, '$.gender')) VIRTUAL,
-	`income` text GENERATED ALWAYS AS (json_extract(attributes, '$.income')) VIRTUAL,
+	`income` numeric GENERATED ALWAYS AS (json_extract(attributes, '$.income')) VIRTUAL,
 	`city` text GENERATED ALWAYS AS (json_extract(attributes, '$.city')) VIRTUAL,
 	`region` text GENERATED ALWAYS AS (json_extract(attributes, '$.region')) VIRTUAL,
 	`country` text GENERATED ALWAYS AS (json_extract(attributes, '$.country')) VIRTUAL,
@@ -68,25 +94,6 @@ CREATE TABLE `suppressions` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `suppressions_pk` ON `suppressions` (`tenant_id`,`phone_hash`);--> statement-breakpoint
-CREATE TABLE `carriers` (
-	`id` text PRIMARY KEY NOT NULL,
-	`tenant_id` text NOT NULL,
-	`provider` text NOT NULL,
-	`name` text,
-	`credentials_sealed` text,
-	`from_numbers` text DEFAULT '[]' NOT NULL,
-	`messaging_service_sid` text,
-	`base_url` text,
-	`mps` integer,
-	`priority` integer DEFAULT 0 NOT NULL,
-	`callback_origin` text NOT NULL,
-	`deleted_at` text,
-	`created_at` text NOT NULL,
-	`updated_at` text NOT NULL
-);
---> statement-breakpoint
-CREATE INDEX `carriers_tenant_priority` ON `carriers` (`tenant_id`,`priority`);--> statement-breakpoint
-CREATE INDEX `carriers_tenant_created` ON `carriers` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
 CREATE TABLE `idempotency_keys` (
 	`tenant_id` text NOT NULL,
 	`key` text NOT NULL,
@@ -152,13 +159,6 @@ CREATE INDEX `messages_to_created` ON `messages` (`tenant_id`,`to`,`created_at`)
 CREATE INDEX `messages_status_scheduled` ON `messages` (`status`,`scheduled_at`);--> statement-breakpoint
 CREATE INDEX `messages_status_lease` ON `messages` (`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `messages_carrier_message_id` ON `messages` (`carrier_message_id`);--> statement-breakpoint
-CREATE TABLE `sticky_senders` (
-	`carrier_id` text NOT NULL,
-	`phone` text NOT NULL,
-	`from_number` text NOT NULL
-);
---> statement-breakpoint
-CREATE UNIQUE INDEX `sticky_senders_pk` ON `sticky_senders` (`carrier_id`,`phone`);--> statement-breakpoint
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,

@@ -1,3 +1,4 @@
+export * from "./carriers";
 export * from "./contacts";
 export * from "./messages";
 export * from "./tenants";
