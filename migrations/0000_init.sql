@@ -31,6 +31,7 @@ CREATE TABLE `consent_records` (
 	`phone_hash` text NOT NULL,
 	`change` text NOT NULL,
 	`source` text NOT NULL,
+	`declared_source` text,
 	`text` text,
 	`at` text NOT NULL,
 	`created_at` text NOT NULL
@@ -74,6 +75,7 @@ CREATE INDEX `contacts_tenant_city` ON `contacts` (`tenant_id`,`city`);--> state
 CREATE INDEX `contacts_tenant_region` ON `contacts` (`tenant_id`,`region`);--> statement-breakpoint
 CREATE INDEX `contacts_tenant_country` ON `contacts` (`tenant_id`,`country`);--> statement-breakpoint
 CREATE INDEX `contacts_tenant_gender` ON `contacts` (`tenant_id`,`gender`);--> statement-breakpoint
+CREATE INDEX `contacts_tenant_income` ON `contacts` (`tenant_id`,`income`);--> statement-breakpoint
 CREATE INDEX `contacts_tenant_postal_code` ON `contacts` (`tenant_id`,`postal_code`);--> statement-breakpoint
 CREATE INDEX `contacts_tenant_subscribed` ON `contacts` (`tenant_id`,`subscribed`);--> statement-breakpoint
 CREATE TABLE `segments` (
@@ -94,6 +96,93 @@ CREATE TABLE `suppressions` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `suppressions_pk` ON `suppressions` (`tenant_id`,`phone_hash`);--> statement-breakpoint
+CREATE TABLE `hook_deliveries` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`integration_id` text NOT NULL,
+	`dedupe_key` text NOT NULL,
+	`topic` text,
+	`raw_body` text NOT NULL,
+	`status` text NOT NULL,
+	`detail` text,
+	`received_at` text NOT NULL,
+	`lease_until` text,
+	`processed_at` text
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `hook_deliveries_dedupe` ON `hook_deliveries` (`integration_id`,`dedupe_key`);--> statement-breakpoint
+CREATE TABLE `inbound_messages` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`contact_id` text,
+	`carrier_id` text,
+	`from` text NOT NULL,
+	`to` text NOT NULL,
+	`body` text NOT NULL,
+	`keyword` text,
+	`carrier_message_id` text,
+	`received_at` text NOT NULL,
+	`created_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `inbound_contact` ON `inbound_messages` (`tenant_id`,`contact_id`,`received_at`,`id`);--> statement-breakpoint
+CREATE UNIQUE INDEX `inbound_carrier_message` ON `inbound_messages` (`tenant_id`,`carrier_message_id`);--> statement-breakpoint
+CREATE TABLE `integrations` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`type` text NOT NULL,
+	`shop_domain` text,
+	`secret_sealed` text NOT NULL,
+	`deleted_at` text,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `integrations_tenant_created` ON `integrations` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `shopify_orders` (
+	`tenant_id` text NOT NULL,
+	`integration_id` text NOT NULL,
+	`order_id` text NOT NULL,
+	`order_name` text,
+	`contact_id` text NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `shopify_orders_pk` ON `shopify_orders` (`tenant_id`,`order_id`);--> statement-breakpoint
+CREATE TABLE `webhook_deliveries` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`endpoint_id` text NOT NULL,
+	`event_type` text NOT NULL,
+	`payload` text NOT NULL,
+	`status` text NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`last_status_code` integer,
+	`last_error` text,
+	`next_attempt_at` text,
+	`delivered_at` text,
+	`failed_at` text,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_endpoint` ON `webhook_deliveries` (`tenant_id`,`endpoint_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `webhook_endpoints` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`url` text NOT NULL,
+	`events` text NOT NULL,
+	`secret_sealed` text NOT NULL,
+	`status` text DEFAULT 'enabled' NOT NULL,
+	`disabled_reason` text,
+	`consecutive_failures` integer DEFAULT 0 NOT NULL,
+	`deleted_at` text,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `webhook_endpoints_tenant_created` ON `webhook_endpoints` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
 CREATE TABLE `idempotency_keys` (
 	`tenant_id` text NOT NULL,
 	`key` text NOT NULL,
@@ -102,6 +191,7 @@ CREATE TABLE `idempotency_keys` (
 	`locked_until` text,
 	`response_status` integer,
 	`response_body` text,
+	`response_content_type` text,
 	`created_at` text NOT NULL
 );
 --> statement-breakpoint
@@ -147,6 +237,8 @@ CREATE TABLE `messages` (
 	`error_code` text,
 	`error_message` text,
 	`attempts` integer DEFAULT 0 NOT NULL,
+	`tried_carrier_ids` text DEFAULT '[]' NOT NULL,
+	`keyword_reply` integer DEFAULT false NOT NULL,
 	`created_at` text NOT NULL,
 	`updated_at` text NOT NULL
 );
@@ -198,3 +290,76 @@ CREATE TABLE `tenants` (
 	`created_at` text NOT NULL,
 	`updated_at` text NOT NULL
 );
+--> statement-breakpoint
+CREATE TABLE `events` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`name` text NOT NULL,
+	`contact_id` text NOT NULL,
+	`data` text DEFAULT '{}' NOT NULL,
+	`occurred_at` text NOT NULL,
+	`source` text NOT NULL,
+	`created_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `events_tenant_created` ON `events` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `events_contact` ON `events` (`tenant_id`,`contact_id`,`created_at`);--> statement-breakpoint
+CREATE TABLE `program_due` (
+	`program_id` text NOT NULL,
+	`contact_id` text NOT NULL,
+	`tenant_id` text NOT NULL,
+	`due_at` text NOT NULL,
+	`occurrence` text NOT NULL,
+	`armed_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `program_due_pk` ON `program_due` (`program_id`,`contact_id`);--> statement-breakpoint
+CREATE INDEX `program_due_due` ON `program_due` (`program_id`,`due_at`);--> statement-breakpoint
+CREATE INDEX `program_due_contact` ON `program_due` (`tenant_id`,`contact_id`);--> statement-breakpoint
+CREATE TABLE `program_exits` (
+	`program_id` text NOT NULL,
+	`contact_id` text NOT NULL,
+	`tenant_id` text NOT NULL,
+	`field_value` text,
+	`event_id` text,
+	`at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `program_exits_pk` ON `program_exits` (`program_id`,`contact_id`);--> statement-breakpoint
+CREATE TABLE `program_runs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`program_id` text NOT NULL,
+	`audience_count` integer NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `program_runs_program` ON `program_runs` (`program_id`,`created_at`);--> statement-breakpoint
+CREATE TABLE `programs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`name` text NOT NULL,
+	`kind` text NOT NULL,
+	`category` text NOT NULL,
+	`department` text,
+	`template` text NOT NULL,
+	`trigger` text NOT NULL,
+	`trigger_type` text NOT NULL,
+	`trigger_event` text,
+	`audience` text,
+	`exit_on` text DEFAULT '[]' NOT NULL,
+	`quiet_hours` text NOT NULL,
+	`carrier_id` text,
+	`validity_hours` integer NOT NULL,
+	`status` text NOT NULL,
+	`activated_at` text,
+	`next_run_at` text,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `programs_tenant_created` ON `programs` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `programs_tenant_event` ON `programs` (`tenant_id`,`status`,`trigger_event`);--> statement-breakpoint
+CREATE INDEX `programs_status_trigger` ON `programs` (`status`,`trigger_type`);--> statement-breakpoint
+CREATE INDEX `programs_status_next_run` ON `programs` (`status`,`next_run_at`);

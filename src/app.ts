@@ -3,12 +3,26 @@ import { HTTPException } from "hono/http-exception";
 import pkg from "../package.json";
 import type { AppEnv } from "./env";
 import { defaultHook } from "./lib/openapi";
-import { HttpProblem, type ProblemCode, problemResponse } from "./lib/problem";
+import { errorResponses, HttpProblem, type ProblemCode, problemResponse } from "./lib/problem";
 import { requireApiKey } from "./middleware/auth";
+import { IdempotencyKeyHeaderSchema, idempotency } from "./middleware/idempotency";
 import { limitBody, requestId, requireJson } from "./middleware/request";
 import { apiKeyRoutes } from "./routes/api-keys";
+import { callbackRoutes } from "./routes/callbacks";
+import { twilioInboundRoutes } from "./routes/callbacks/twilio-inbound";
+import { vonageInboundRoutes } from "./routes/callbacks/vonage-inbound";
+import { carrierRoutes } from "./routes/carriers";
+import { contactRoutes } from "./routes/contacts";
+import { timelineRoutes } from "./routes/contacts/timeline";
+import { eventRoutes } from "./routes/events";
+import { hookRoutes } from "./routes/hooks";
+import { integrationRoutes } from "./routes/integrations";
+import { messageRoutes } from "./routes/messages";
+import { programRoutes } from "./routes/programs";
+import { segmentRoutes } from "./routes/segments";
 import { docsPage, systemRoutes } from "./routes/system";
 import { tenantRoutes } from "./routes/tenants";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 const API_BODY_LIMIT = 1024 * 1024;
 export const HOOK_BODY_LIMIT = 256 * 1024;
@@ -36,6 +50,8 @@ export function createApp() {
     if (c.req.path === "/v1/tenants" && c.req.method === "POST") return next();
     return requireApiKey(c, next);
   });
+  // After auth: the tenant scopes the key (POST /v1/tenants has none and is skipped).
+  app.use("/v1/*", idempotency);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -51,6 +67,21 @@ export function createApp() {
   app.route("/", systemRoutes);
   app.route("/", tenantRoutes);
   app.route("/", apiKeyRoutes);
+  app.route("/", contactRoutes);
+  app.route("/", segmentRoutes);
+  app.route("/", messageRoutes);
+  app.route("/", carrierRoutes);
+  app.route("/", callbackRoutes);
+  app.route("/", integrationRoutes);
+  app.route("/", hookRoutes);
+  app.route("/", webhookEndpointRoutes);
+  app.route("/", twilioInboundRoutes);
+  app.route("/", vonageInboundRoutes);
+  app.route("/", timelineRoutes);
+  app.route("/", programRoutes);
+  app.route("/", eventRoutes);
+
+  documentIdempotency(app);
 
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
@@ -83,6 +114,21 @@ export function createApp() {
     );
   });
   return app;
+}
+
+/**
+ * Every POST under /v1 (but tenant creation) runs through the idempotency middleware, so every one
+ * documents the `Idempotency-Key` header and the 409/422 it can answer — added here once, not per route.
+ */
+function documentIdempotency(app: OpenAPIHono<AppEnv>) {
+  for (const def of app.openAPIRegistry.definitions) {
+    if (def.type !== "route") continue;
+    const route = def.route;
+    if (route.method !== "post" || !route.path.startsWith("/v1/") || route.path === "/v1/tenants") continue;
+    route.request ??= {};
+    route.request.headers ??= IdempotencyKeyHeaderSchema;
+    Object.assign(route.responses, { ...errorResponses(409, 422), ...route.responses });
+  }
 }
 
 type App = ReturnType<typeof createApp>;

@@ -29,6 +29,15 @@ export interface CarrierConfig {
   provider: Provider;
   baseUrl: string | null;
   credentials: Record<string, string>;
+  /** The sender pool (E.164); the dispatcher picks one per contact with `stickySender`. */
+  fromNumbers?: string[];
+  messagingServiceSid?: string | null;
+  /** Segments per second for this pool; null = unlimited. */
+  mps?: number | null;
+  priority?: number;
+  tenantId?: string;
+  /** Origin of this carrier's callback URLs (see `statusCallbackUrlFor`). */
+  callbackOrigin?: string;
 }
 
 /** What a carrier call came to. */

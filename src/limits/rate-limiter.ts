@@ -1,5 +1,56 @@
 import { DurableObject } from "cloudflare:workers";
+import { type BucketState, refund, take } from "../domain/token-bucket";
 import type { Env } from "../env";
 
-/** Token buckets (one object per carrier sender pool or tenant). Filled in by the sending work. */
-export class RateLimiter extends DurableObject<Env> {}
+export interface TakeGrant {
+  /** Tokens granted (segments). */
+  granted: number;
+  /** How many of the costs were granted (a prefix); equals `granted` when `want` is a count. */
+  count: number;
+  /** Wait before asking again for the first cost not granted (0 when everything was granted). */
+  retryAfterMs: number;
+}
+
+const KEY = "bucket";
+
+/**
+ * A token bucket (one object per key: `carrier:<id>` for a sender pool, `tenant:<id>` for a
+ * tenant). Capacity = rate (one second of burst), refilled continuously. It only counts: it never
+ * calls a carrier, so one object answers thousands of takes per second. State is kept in memory
+ * and written to the object's SQLite storage on every change, so an evicted object comes back with
+ * the tokens it had rather than a fresh full bucket.
+ */
+export class RateLimiter extends DurableObject<Env> {
+  private state: BucketState | undefined;
+  private loaded = false;
+
+  private current(): BucketState | undefined {
+    if (!this.loaded) {
+      this.state = this.ctx.storage.kv.get<BucketState>(KEY);
+      this.loaded = true;
+    }
+    return this.state;
+  }
+
+  private save(state: BucketState): void {
+    this.state = state;
+    this.ctx.storage.kv.put(KEY, state);
+  }
+
+  /**
+   * Takes up to `want` tokens at `rate` per second. `want` may be a list of per-message costs:
+   * then the longest prefix that fits is granted, so no message is half-paid.
+   */
+  take(rate: number, want: number | number[], now: number = Date.now()): TakeGrant {
+    if (!(rate > 0)) return { granted: 0, count: 0, retryAfterMs: 1000 };
+    const r = take(this.current(), rate, want, now);
+    this.save(r.state);
+    return { granted: r.granted, count: r.count, retryAfterMs: r.retryAfterMs };
+  }
+
+  /** Returns tokens taken but not used (e.g. the tenant bucket refused what the carrier pool granted). */
+  refund(rate: number, n: number, now: number = Date.now()): void {
+    if (!(rate > 0) || !(n > 0)) return;
+    this.save(refund(this.current(), rate, n, now));
+  }
+}

@@ -1,12 +1,68 @@
 import type { Env } from "../env";
+import { processHookDelivery } from "../hooks/process";
+import { attemptWebhookDelivery } from "../services/webhooks/deliver";
 import type { WorkJob } from "./jobs";
 
-/** Work queue consumer (storefront hooks, outbound webhook deliveries). PLACEHOLDER (issue 5). */
+/**
+ * Work queue consumer: storefront hook deliveries and outbound webhook attempts. Each job is
+ * idempotent (it claims its row first), so a redelivered queue message does nothing new.
+ * Webhook retries are new jobs with `delaySeconds` (acked here), not `retry()`: a 24-hour
+ * backoff schedule must not count against the queue's `max_retries`.
+ */
 export async function handleWorkBatch(
-  _batch: MessageBatch<WorkJob>,
-  _env: Env,
+  batch: MessageBatch<WorkJob>,
+  env: Env,
   _ctx: ExecutionContext,
-): Promise<void> {}
+): Promise<void> {
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      try {
+        const job = msg.body;
+        if (job.kind === "hook") {
+          const result = await processHookDelivery(env, job.deliveryId);
+          if (result === "busy") {
+            msg.retry({ delaySeconds: 30 });
+            return;
+          }
+        } else if (job.kind === "webhook") {
+          const outcome = await attemptWebhookDelivery(env, job.deliveryId);
+          if (outcome.outcome === "retry") {
+            await env.WORK_QUEUE.send(job, { delaySeconds: outcome.delaySeconds });
+          }
+        }
+        msg.ack();
+      } catch (err) {
+        console.error(
+          JSON.stringify({ level: "error", message: "work job failed", job: msg.body, error: String(err) }),
+        );
+        msg.retry({ delaySeconds: Math.min(300, 5 * 2 ** Math.min(msg.attempts, 6)) });
+      }
+    }),
+  );
+}
 
-/** Work dead-letter consumer. PLACEHOLDER (issue 5). */
-export async function handleWorkDeadLetters(_batch: MessageBatch<WorkJob>, _env: Env): Promise<void> {}
+/** Work dead letters: the job exhausted its retries; its row is marked failed so the log says so. */
+export async function handleWorkDeadLetters(batch: MessageBatch<WorkJob>, env: Env): Promise<void> {
+  const now = new Date().toISOString();
+  const hooks = batch.messages.filter((m) => m.body.kind === "hook").map((m) => m.body.deliveryId);
+  const webhooks = batch.messages.filter((m) => m.body.kind === "webhook").map((m) => m.body.deliveryId);
+  const statements: D1PreparedStatement[] = [];
+  if (hooks.length > 0) {
+    statements.push(
+      env.DB.prepare(
+        `UPDATE hook_deliveries SET status = 'failed', detail = COALESCE(detail, 'processing kept failing'), processed_at = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('received', 'processing')`,
+      ).bind(now, JSON.stringify(hooks)),
+    );
+  }
+  if (webhooks.length > 0) {
+    statements.push(
+      env.DB.prepare(
+        `UPDATE webhook_deliveries SET status = 'failed', failed_at = ?, next_attempt_at = NULL, updated_at = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
+      ).bind(now, now, JSON.stringify(webhooks)),
+    );
+  }
+  if (statements.length > 0) await env.DB.batch(statements);
+  batch.ackAll();
+}

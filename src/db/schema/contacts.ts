@@ -62,6 +62,7 @@ export const contacts = sqliteTable(
     index("contacts_tenant_region").on(t.tenantId, t.region),
     index("contacts_tenant_country").on(t.tenantId, t.country),
     index("contacts_tenant_gender").on(t.tenantId, t.gender),
+    index("contacts_tenant_income").on(t.tenantId, t.income),
     index("contacts_tenant_postal_code").on(t.tenantId, t.postalCode),
     index("contacts_tenant_subscribed").on(t.tenantId, t.subscribed),
   ],
@@ -80,6 +81,8 @@ export const consentRecords = sqliteTable(
     change: text("change").notNull(),
     /** api | batch | sms | shopify | standard_hook | event | carrier */
     source: text("source").notNull(),
+    /** Where the caller says consent was collected (`consent.source` of the request, e.g. "checkout"). */
+    declaredSource: text("declared_source"),
     /** Verbatim consent language or inbound text. */
     text: text("text"),
     at: text("at").notNull(),

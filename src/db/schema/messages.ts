@@ -40,6 +40,10 @@ export const messages = sqliteTable(
     errorCode: text("error_code"),
     errorMessage: text("error_message"),
     attempts: integer("attempts").notNull().default(0),
+    /** Carriers already tried for this message, oldest first (JSON array of ids): failover order. */
+    triedCarrierIds: text("tried_carrier_ids", { mode: "json" }).$type<string[]>().notNull().default([]),
+    /** STOP/HELP/START confirmations: dispatch skips the consent re-check for them. */
+    keywordReply: bool("keyword_reply").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -81,6 +85,7 @@ export const idempotencyKeys = sqliteTable(
     lockedUntil: text("locked_until"),
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),
+    responseContentType: text("response_content_type"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("idempotency_pk").on(t.tenantId, t.key), index("idempotency_created").on(t.createdAt)],

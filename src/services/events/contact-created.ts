@@ -1,11 +1,63 @@
-import type { contacts } from "../../db/schema";
+import { and, eq } from "drizzle-orm";
+import { type contacts, programs } from "../../db/schema";
+import { addMinutes } from "../../lib/time";
 import type { ServiceContext } from "../context";
+import { inAudience } from "../programs/audience";
+import { refreshContactDue } from "../programs/due";
+import { sendOccurrences } from "../programs/execute";
+import { loadTenant } from "../programs/scope";
 
 type ContactRow = typeof contacts.$inferSelect;
 
+const PAGE = 100;
+
 /**
- * Runs the programs triggered by `contact.created` for newly created contacts. Called by every
- * creation path (API, batch, hooks, events) and never on update.
- * PLACEHOLDER until the programs work lands (issue 4).
+ * Runs the programs triggered by `contact.created` for newly created contacts, and arms their
+ * date and per-zone schedule occurrences. Called by every creation path (API, batch, hooks,
+ * events) and never on update. The occurrence is the creation itself (`pg:ct:contact.created`),
+ * so a retried creation path sends nothing twice. Works in pages, not per contact.
  */
-export async function fireContactCreated(_ctx: ServiceContext, _created: ContactRow[]): Promise<void> {}
+export async function fireContactCreated(ctx: ServiceContext, created: ContactRow[]): Promise<void> {
+  if (created.length === 0) return;
+  await refreshContactDue(
+    ctx,
+    created.map((c) => c.id),
+  );
+  const triggered = await ctx.db
+    .select()
+    .from(programs)
+    .where(
+      and(
+        eq(programs.tenantId, ctx.tenantId),
+        eq(programs.status, "active"),
+        eq(programs.triggerEvent, "contact.created"),
+      ),
+    )
+    .all();
+  if (triggered.length === 0) return;
+  const tenant = await loadTenant(ctx);
+  for (const p of triggered) {
+    const delay = p.trigger.type === "event" ? (p.trigger.delay_minutes ?? 0) : 0;
+    for (let i = 0; i < created.length; i += PAGE) {
+      const page = created.slice(i, i + PAGE);
+      const members = await inAudience(
+        ctx,
+        p,
+        page.map((c) => c.id),
+      );
+      await sendOccurrences(
+        ctx,
+        p,
+        tenant,
+        page
+          .filter((c) => members.has(c.id))
+          .map((contact) => ({
+            contact,
+            occurrenceKey: `${p.id}:${contact.id}:contact.created`,
+            ...(delay > 0 ? { sendAt: addMinutes(contact.createdAt, delay) } : {}),
+            event: { name: "contact.created", occurred_at: contact.createdAt },
+          })),
+      );
+    }
+  }
+}

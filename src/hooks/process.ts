@@ -1,0 +1,198 @@
+import { z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { HttpProblem } from "../lib/problem";
+import { iso } from "../lib/time";
+import { upsertContact } from "../services/contacts/upsert";
+import { type ServiceContext, serviceContext } from "../services/context";
+import { ingestEvent } from "../services/events/ingest";
+import {
+  fulfillmentEventData,
+  fulfillmentEventName,
+  isFulfillmentEventPayload,
+  isOrderPayload,
+  orderContactFields,
+  orderMarketingConsent,
+  orderPhone,
+  type ShopifyOrder,
+} from "./shopify";
+
+/** A standard hook's body: a `POST /v1/events` body. */
+export const StandardHookEventSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  contact: z.union([
+    z.strictObject({ id: z.string().min(1) }),
+    z.strictObject({ phone: z.string().min(1) }),
+    z.strictObject({ external_id: z.string().min(1) }),
+  ]),
+  data: z.record(z.string(), z.unknown()).optional(),
+  occurred_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+export interface DeliveryRow {
+  id: string;
+  tenant_id: string;
+  integration_id: string;
+  topic: string | null;
+  raw_body: string;
+  type: "shopify" | "standard";
+}
+
+/** A claimed delivery holds its row this long; a crashed attempt's claim then expires. */
+export const HOOK_LEASE_MS = 60_000;
+
+type Outcome = { status: "processed" | "ignored" | "unmatched" | "failed"; detail: string | null };
+
+/**
+ * Does what a stored hook delivery asks, once: claims it (a crashed claim expires after a minute),
+ * parses it, and records the outcome. "busy" = another worker holds a live claim (try later).
+ */
+export async function processHookDelivery(
+  env: Env,
+  deliveryId: string,
+): Promise<"done" | "busy" | "skipped"> {
+  const nowMs = Date.now();
+  const claimed = await env.DB.prepare(
+    `UPDATE hook_deliveries SET status = 'processing', lease_until = ?
+     WHERE id = ? AND (status = 'received' OR (status = 'processing' AND lease_until < ?))
+     RETURNING id`,
+  )
+    .bind(iso(nowMs + HOOK_LEASE_MS), deliveryId, iso(nowMs))
+    .first<{ id: string }>();
+  if (!claimed) {
+    const row = await env.DB.prepare("SELECT status FROM hook_deliveries WHERE id = ?")
+      .bind(deliveryId)
+      .first<{ status: string }>();
+    return row?.status === "processing" ? "busy" : "skipped";
+  }
+  const row = await env.DB.prepare(
+    `SELECT d.id, d.tenant_id, d.integration_id, d.topic, d.raw_body, i.type
+     FROM hook_deliveries d JOIN integrations i ON i.id = d.integration_id WHERE d.id = ?`,
+  )
+    .bind(deliveryId)
+    .first<DeliveryRow>();
+  if (!row) return "skipped";
+  await processClaimedHook(env, row);
+  return "done";
+}
+
+/**
+ * Processes a delivery this worker has claimed (status `processing`, lease held) and records the
+ * outcome. On an error the claim is released and the error rethrown, so the queue retries.
+ */
+export async function processClaimedHook(env: Env, row: DeliveryRow): Promise<void> {
+  let outcome: Outcome;
+  try {
+    outcome = row.type === "shopify" ? await processShopify(env, row) : await processStandard(env, row);
+  } catch (err) {
+    await env.DB.prepare("UPDATE hook_deliveries SET status = 'received', lease_until = NULL WHERE id = ?")
+      .bind(row.id)
+      .run();
+    throw err;
+  }
+  await env.DB.prepare(
+    "UPDATE hook_deliveries SET status = ?, detail = ?, processed_at = ?, lease_until = NULL WHERE id = ?",
+  )
+    .bind(outcome.status, outcome.detail, iso(), row.id)
+    .run();
+}
+
+async function processStandard(env: Env, row: DeliveryRow): Promise<Outcome> {
+  const parsed = StandardHookEventSchema.safeParse(JSON.parse(row.raw_body));
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
+    return { status: "failed", detail: `not a POST /v1/events body: ${detail}`.slice(0, 1000) };
+  }
+  const ctx = serviceContext(env, row.tenant_id);
+  const event = await ingestEvent(ctx, parsed.data, { kind: "standard_hook" });
+  return { status: "processed", detail: `event ${event.id}` };
+}
+
+async function processShopify(env: Env, row: DeliveryRow): Promise<Outcome> {
+  const payload: unknown = JSON.parse(row.raw_body);
+  const ctx = serviceContext(env, row.tenant_id);
+  switch (row.topic) {
+    case "orders/create":
+    case "orders/updated": {
+      if (!isOrderPayload(payload)) return { status: "failed", detail: "not an order payload" };
+      const phone = orderPhone(payload);
+      if (!phone) return { status: "ignored", detail: "the order carries no phone number" };
+      const contactId = await upsertOrderContact(ctx, phone, payload);
+      if (!contactId) return { status: "ignored", detail: "the order's phone number is not valid" };
+      const now = iso();
+      await env.DB.prepare(
+        `INSERT INTO shopify_orders (tenant_id, integration_id, order_id, order_name, contact_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+           contact_id = excluded.contact_id, order_name = COALESCE(excluded.order_name, order_name),
+           updated_at = excluded.updated_at`,
+      )
+        .bind(
+          row.tenant_id,
+          row.integration_id,
+          String(payload.id),
+          payload.name ?? null,
+          contactId,
+          now,
+          now,
+        )
+        .run();
+      return { status: "processed", detail: `order ${payload.id} → contact ${contactId}` };
+    }
+    case "fulfillment_events/create": {
+      if (!isFulfillmentEventPayload(payload))
+        return { status: "failed", detail: "not a fulfillment event payload" };
+      const order = await env.DB.prepare(
+        "SELECT contact_id, order_name FROM shopify_orders WHERE tenant_id = ? AND order_id = ?",
+      )
+        .bind(row.tenant_id, String(payload.order_id))
+        .first<{ contact_id: string; order_name: string | null }>();
+      if (!order) return { status: "unmatched", detail: `order ${payload.order_id} was never seen` };
+      const event = await ingestEvent(
+        ctx,
+        {
+          name: fulfillmentEventName(payload.status),
+          contact: { id: order.contact_id },
+          data: fulfillmentEventData(payload, order.order_name),
+          ...(payload.happened_at ? { occurred_at: payload.happened_at } : {}),
+        },
+        { kind: "shopify" },
+      );
+      return { status: "processed", detail: `event ${event.id}` };
+    }
+    default:
+      return { status: "ignored", detail: `topic ${row.topic ?? "(none)"} is not used` };
+  }
+}
+
+/**
+ * Upserts the order's contact (source "shopify"; marketing consent only when the order carries
+ * it). No `consent` record is passed: an order must never lift an SMS opt-out. Null when the
+ * phone is not a valid number.
+ */
+async function upsertOrderContact(
+  ctx: ServiceContext,
+  phone: string,
+  order: ShopifyOrder,
+): Promise<string | null> {
+  const fields = orderContactFields(order);
+  const country = order.shipping_address?.country_code ?? order.billing_address?.country_code ?? undefined;
+  try {
+    const { contact } = await upsertContact(
+      ctx,
+      {
+        phone,
+        ...(country ? { country } : {}),
+        ...(fields.first_name ? { first_name: fields.first_name } : {}),
+        ...(fields.last_name ? { last_name: fields.last_name } : {}),
+        ...(fields.email ? { email: fields.email } : {}),
+        ...(fields.attributes ? { attributes: fields.attributes } : {}),
+        ...(orderMarketingConsent(order) ? { marketing_opt_in: true } : {}),
+      },
+      { source: "shopify", defaultMarketingOptIn: false },
+    );
+    return contact.id;
+  } catch (err) {
+    if (err instanceof HttpProblem && err.status === 422) return null;
+    throw err;
+  }
+}

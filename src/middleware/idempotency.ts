@@ -1,0 +1,199 @@
+import { z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv, AuthContext } from "../env";
+import { decryptSecret, encryptSecret, sha256Hex } from "../lib/crypto";
+import { HttpProblem, invalidField } from "../lib/problem";
+import { iso } from "../lib/time";
+
+/** How long a key remembers its response (PRODUCT.md: 24 h). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** An in-flight claim older than this may be taken over (the first request died). */
+const LOCK_MS = 60_000;
+const MAX_KEY_LENGTH = 255;
+
+/** The `Idempotency-Key` request header, for the OpenAPI description of POST routes. */
+export const IdempotencyKeyHeaderSchema = z.object({
+  "Idempotency-Key": z
+    .string()
+    .min(1)
+    .max(MAX_KEY_LENGTH)
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description:
+        "Makes the POST safe to retry for 24 h: the same key and body replay the first response (status and body, with `Idempotent-Replayed: true`) and do nothing new; the same key with another body → 422; while the first is still running → 409. Keys are scoped to the tenant.",
+      example: "order-1042-shipped",
+    }),
+});
+
+/** JSON with object keys sorted at every level, so key order does not change the fingerprint. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+const canonicalBody = (raw: string): string => {
+  if (raw.trim() === "") return "";
+  try {
+    return canonicalJson(JSON.parse(raw));
+  } catch {
+    return raw;
+  }
+};
+
+/** What a key is bound to: method, path and the canonical JSON body. */
+export const requestFingerprint = (method: string, path: string, rawBody: string): Promise<string> =>
+  sha256Hex(`${method.toUpperCase()} ${path}\n${canonicalBody(rawBody)}`);
+
+/** Statuses whose outcome is final for this request: replayed. 400/422/5xx are released so the client may fix and retry. */
+const isStored = (status: number): boolean =>
+  (status >= 200 && status < 300) || status === 404 || status === 409;
+
+interface KeyRow {
+  fingerprint: string;
+  state: string;
+  locked_until: string | null;
+  response_status: number | null;
+  response_body: string | null;
+  response_content_type: string | null;
+  created_at: string;
+}
+
+type Claim =
+  | { kind: "claimed"; lock: string }
+  | { kind: "replay"; row: KeyRow }
+  | { kind: "mismatch" }
+  | { kind: "in_flight" };
+
+async function claim(db: D1Database, tenantId: string, key: string, fingerprint: string): Promise<Claim> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const nowMs = Date.now();
+    const now = iso(nowMs);
+    const lock = iso(nowMs + LOCK_MS);
+    const inserted = await db
+      .prepare(
+        `INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, locked_until, created_at)
+         VALUES (?, ?, ?, 'in_flight', ?, ?) ON CONFLICT (tenant_id, key) DO NOTHING`,
+      )
+      .bind(tenantId, key, fingerprint, lock, now)
+      .run();
+    if (inserted.meta.changes === 1) return { kind: "claimed", lock };
+    const row = await db
+      .prepare(
+        `SELECT fingerprint, state, locked_until, response_status, response_body, response_content_type, created_at
+         FROM idempotency_keys WHERE tenant_id = ? AND key = ?`,
+      )
+      .bind(tenantId, key)
+      .first<KeyRow>();
+    if (!row) continue;
+    if (row.created_at < iso(nowMs - IDEMPOTENCY_TTL_MS)) {
+      // Older than 24 h: forgotten; the key starts afresh.
+      await db
+        .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND created_at = ?")
+        .bind(tenantId, key, row.created_at)
+        .run();
+      continue;
+    }
+    if (row.fingerprint !== fingerprint) return { kind: "mismatch" };
+    if (row.state === "done") return { kind: "replay", row };
+    if (row.locked_until && row.locked_until > now) return { kind: "in_flight" };
+    // The first request's lock ran out (it died mid-way): take the claim over, once.
+    const taken = await db
+      .prepare(
+        `UPDATE idempotency_keys SET locked_until = ?
+         WHERE tenant_id = ? AND key = ? AND state = 'in_flight' AND locked_until IS ?`,
+      )
+      .bind(lock, tenantId, key, row.locked_until)
+      .run();
+    return taken.meta.changes === 1 ? { kind: "claimed", lock } : { kind: "in_flight" };
+  }
+  return { kind: "in_flight" };
+}
+
+/**
+ * `Idempotency-Key` for every POST under /v1 with an authenticated tenant (keys are scoped per
+ * tenant). Fingerprint = method + path + canonical JSON body. The first request claims the key
+ * (`INSERT … ON CONFLICT DO NOTHING`, locked 60 s); its 2xx/404/409 answer is stored and replayed
+ * for 24 h; 400/422/5xx release the key.
+ */
+export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method !== "POST") return next();
+  const key = c.req.header("idempotency-key");
+  const auth = c.get("auth") as AuthContext | undefined;
+  if (key === undefined || !auth) return next();
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH)
+    throw invalidField("Idempotency-Key", `must be 1–${MAX_KEY_LENGTH} characters`);
+
+  let raw: string;
+  try {
+    raw = await c.req.text();
+  } catch (err) {
+    // A chunked body past the limit fails while being read here, before the body-limit middleware sees it.
+    if ((err as Error).name === "BodyLimitError")
+      throw new HttpProblem("payload_too_large", "Request body too large");
+    throw err;
+  }
+  const fingerprint = await requestFingerprint(c.req.method, c.req.path, raw);
+  const db = c.env.DB;
+  const claimed = await claim(db, auth.tenantId, key, fingerprint);
+  if (claimed.kind === "mismatch")
+    throw invalidField("Idempotency-Key", "was already used with a different request; use a new key");
+  if (claimed.kind === "in_flight")
+    throw new HttpProblem(
+      "conflict",
+      "A request with this Idempotency-Key is still in progress; retry shortly",
+    );
+  if (claimed.kind === "replay") {
+    const { row } = claimed;
+    const status = row.response_status ?? 200;
+    const headers: Record<string, string> = { "Idempotent-Replayed": "true" };
+    if (row.response_content_type) headers["content-type"] = row.response_content_type;
+    const noBody = status === 204 || status === 205 || status === 304;
+    const stored = row.response_body ? await decryptSecret(c.env.ENCRYPTION_KEY, row.response_body) : "";
+    return new Response(noBody ? null : stored, { status, headers });
+  }
+
+  const release = () =>
+    db
+      .prepare(
+        "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND state = 'in_flight' AND locked_until = ?",
+      )
+      .bind(auth.tenantId, key, claimed.lock)
+      .run();
+  try {
+    await next();
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const res = c.res;
+  if (!isStored(res.status)) {
+    await release();
+    return;
+  }
+  // Sealed at rest: some answers carry a secret shown once (API keys, webhook secrets).
+  const body = await encryptSecret(c.env.ENCRYPTION_KEY, await res.clone().text());
+  await db
+    .prepare(
+      `UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?, response_content_type = ?,
+         locked_until = NULL
+       WHERE tenant_id = ? AND key = ? AND state = 'in_flight' AND locked_until = ?`,
+    )
+    .bind(res.status, body, res.headers.get("content-type"), auth.tenantId, key, claimed.lock)
+    .run();
+};
+
+/** Forgets keys older than 24 h (the scheduler may call it each tick; claims also expire lazily). */
+export async function purgeIdempotencyKeys(db: D1Database, nowMs: number = Date.now()): Promise<number> {
+  const res = await db
+    .prepare("DELETE FROM idempotency_keys WHERE created_at < ?")
+    .bind(iso(nowMs - IDEMPOTENCY_TTL_MS))
+    .run();
+  return res.meta.changes;
+}

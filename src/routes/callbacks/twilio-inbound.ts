@@ -1,0 +1,91 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { parseTwilioInbound, verifyTwilioRequest } from "../../carriers/twilio/webhooks";
+import { createRouter } from "../../lib/openapi";
+import { errorResponses } from "../../lib/problem";
+import { limitBody } from "../../middleware/request";
+import { handleInboundSms } from "../../services/inbound/handle";
+import {
+  CALLBACK_BODY_LIMIT,
+  CarrierIdParam,
+  callbackCarrier,
+  callbackTags,
+  forbiddenSignature,
+  publicCallbackUrl,
+} from "./shared";
+
+const TwilioInboundForm = z
+  .object({
+    MessageSid: z
+      .string()
+      .openapi({ description: "Twilio's message sid.", example: "SM0123456789abcdef0123456789abcdef" }),
+    From: z.string().openapi({ description: "The sender (E.164).", example: "+12125550142" }),
+    To: z.string().openapi({ description: "Your number that received it.", example: "+12125550100" }),
+    Body: z.string().openapi({ description: "The text.", example: "STOP" }),
+    OptOutType: z.string().optional().openapi({
+      description: "Set by Advanced Opt-Out when Twilio answered the keyword itself (STOP, START, HELP).",
+      example: "STOP",
+    }),
+  })
+  .openapi("TwilioInboundCallback");
+
+const TwimlSchema = z.string().openapi({
+  description: "TwiML: the keyword reply as `<Message>`, or an empty `<Response/>`.",
+  example:
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Acme: You\'re unsubscribed.</Message></Response>',
+});
+
+const twilioInboundRoute = createRoute({
+  method: "post",
+  path: "/callbacks/twilio/{carrier_id}/inbound",
+  operationId: "twilioInboundCallback",
+  tags: callbackTags,
+  summary: "Twilio inbound SMS",
+  description:
+    "Form-encoded, verified with `X-Twilio-Signature`. STOP/START/HELP keyword families change consent and are " +
+    "answered once in TwiML (not at all when Advanced Opt-Out already answered); other texts are stored and sent " +
+    "to webhooks as `message.received`.",
+  request: {
+    params: CarrierIdParam,
+    body: { required: true, content: { "application/x-www-form-urlencoded": { schema: TwilioInboundForm } } },
+  },
+  responses: {
+    200: { description: "TwiML answer", content: { "text/xml": { schema: TwimlSchema } } },
+    ...errorResponses(403, 404, 413),
+  },
+});
+
+const escapeXml = (s: string): string =>
+  s.replace(
+    /[<>&'"]/g,
+    (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[ch] ?? ch,
+  );
+
+/** TwiML answering with `reply`, or saying nothing. */
+export const twiml = (reply: string | null): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>${reply ? `<Response><Message>${escapeXml(reply)}</Message></Response>` : "<Response/>"}`;
+
+const router = createRouter();
+router.use("/callbacks/twilio/:carrier_id/inbound", limitBody(CALLBACK_BODY_LIMIT));
+
+// The body is read raw (the signature covers the exact parameters), so the route is registered for
+// the document and handled below without zod reading the form first.
+router.openAPIRegistry.registerPath(twilioInboundRoute);
+
+router.post("/callbacks/twilio/:carrier_id/inbound", async (c) => {
+  const carrier = await callbackCarrier(c.env, "twilio", c.req.param("carrier_id"), (p) =>
+    c.executionCtx.waitUntil(p),
+  );
+  // Read as bytes: workerd warns about .text() on a form body, and the signature needs the exact text.
+  const raw = new TextDecoder().decode(await c.req.arrayBuffer());
+  if (
+    !(await verifyTwilioRequest(carrier.config, c.req.raw, raw, publicCallbackUrl(carrier.row, c.req.url)))
+  ) {
+    throw forbiddenSignature("Twilio");
+  }
+  const sms = parseTwilioInbound(new URLSearchParams(raw));
+  let reply: string | null = null;
+  if (sms) ({ reply } = await handleInboundSms(carrier.ctx, { id: carrier.row.id, provider: "twilio" }, sms));
+  return c.body(twiml(reply), 200, { "content-type": "text/xml" });
+});
+
+export const twilioInboundRoutes = router;

@@ -1,0 +1,133 @@
+import { createRoute } from "@hono/zod-openapi";
+import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
+import { ListQuerySchema, page } from "../../lib/pagination";
+import { errorResponses } from "../../lib/problem";
+import { requireScope } from "../../middleware/auth";
+import {
+  createCarrier,
+  deleteCarrier,
+  getCarrier,
+  listCarriers,
+  updateCarrier,
+} from "../../services/carriers/manage";
+import { serviceContext } from "../../services/context";
+import {
+  CarrierListSchema,
+  CarrierSchema,
+  CreateCarrierSchema,
+  carrierView,
+  UpdateCarrierSchema,
+} from "./schema";
+
+const tags = ["Carriers"];
+const idParam = IdParam("car_0mhx2k1a0AbCdEfGhIjKlMn");
+
+const createCarrierRoute = createRoute({
+  method: "post",
+  path: "/v1/carriers",
+  operationId: "createCarrier",
+  tags,
+  summary: "Add a carrier",
+  description:
+    "Credentials are write-only (encrypted at rest, never returned). The response carries the callback " +
+    "URLs to paste in the carrier's console.",
+  security: apiKeySecurity,
+  middleware: [requireScope("carriers:write")] as const,
+  request: { body: { required: true, content: json(CreateCarrierSchema) } },
+  responses: {
+    201: { description: "Created", content: json(CarrierSchema) },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 422),
+  },
+});
+
+const listCarriersRoute = createRoute({
+  method: "get",
+  path: "/v1/carriers",
+  operationId: "listCarriers",
+  tags,
+  summary: "List carriers",
+  security: apiKeySecurity,
+  middleware: [requireScope("carriers:read")] as const,
+  request: { query: ListQuerySchema },
+  responses: {
+    200: { description: "Carriers, newest first", content: json(CarrierListSchema) },
+    ...errorResponses(401, 403, 422),
+  },
+});
+
+const getCarrierRoute = createRoute({
+  method: "get",
+  path: "/v1/carriers/{id}",
+  operationId: "getCarrier",
+  tags,
+  summary: "Get a carrier",
+  security: apiKeySecurity,
+  middleware: [requireScope("carriers:read")] as const,
+  request: { params: idParam },
+  responses: {
+    200: { description: "The carrier", content: json(CarrierSchema) },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const updateCarrierRoute = createRoute({
+  method: "patch",
+  path: "/v1/carriers/{id}",
+  operationId: "updateCarrier",
+  tags,
+  summary: "Update a carrier",
+  description:
+    "Fields absent from the body are left as they were; `credentials`, when given, replace the old ones.",
+  security: apiKeySecurity,
+  middleware: [requireScope("carriers:write")] as const,
+  request: { params: idParam, body: { required: true, content: json(UpdateCarrierSchema) } },
+  responses: {
+    200: { description: "The updated carrier", content: json(CarrierSchema) },
+    ...errorResponses(400, 401, 403, 404, 413, 415, 422),
+  },
+});
+
+const deleteCarrierRoute = createRoute({
+  method: "delete",
+  path: "/v1/carriers/{id}",
+  operationId: "deleteCarrier",
+  tags,
+  summary: "Delete a carrier",
+  description:
+    "Soft delete: its callbacks still verify. Pending messages pinned to it fail with `carrier_deleted`; " +
+    "the others move to the next carrier.",
+  security: apiKeySecurity,
+  middleware: [requireScope("carriers:write")] as const,
+  request: { params: idParam },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
+});
+
+export const carrierRoutes = createRouter()
+  .openapi(createCarrierRoute, async (c) => {
+    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const row = await createCarrier({ ctx, input: c.req.valid("json"), requestUrl: c.req.url });
+    return c.json(carrierView(row), 201);
+  })
+  .openapi(listCarriersRoute, async (c) => {
+    const input = c.req.valid("query");
+    const rows = await listCarriers({ ctx: serviceContext(c.env, c.get("auth").tenantId), input });
+    return c.json(page(rows, input.limit, carrierView), 200);
+  })
+  .openapi(getCarrierRoute, async (c) => {
+    const row = await getCarrier({
+      ctx: serviceContext(c.env, c.get("auth").tenantId),
+      input: c.req.valid("param"),
+    });
+    return c.json(carrierView(row), 200);
+  })
+  .openapi(updateCarrierRoute, async (c) => {
+    const row = await updateCarrier({
+      ctx: serviceContext(c.env, c.get("auth").tenantId),
+      input: { id: c.req.valid("param").id, patch: c.req.valid("json") },
+    });
+    return c.json(carrierView(row), 200);
+  })
+  .openapi(deleteCarrierRoute, async (c) => {
+    await deleteCarrier({ ctx: serviceContext(c.env, c.get("auth").tenantId), input: c.req.valid("param") });
+    return c.body(null, 204);
+  });

@@ -1,0 +1,134 @@
+import { and, eq } from "drizzle-orm";
+import type { CarrierStatusUpdate } from "../../carriers/types";
+import { messages } from "../../db/schema";
+import { nowIso } from "../../lib/time";
+import { unsubscribePhone } from "../contacts/consent";
+import type { ServiceContext } from "../context";
+import { type MessageStatus, transition } from "../messages/status";
+import { emitWebhookEvent } from "../webhooks/emit";
+
+type MessageRow = typeof messages.$inferSelect;
+
+/** The message a callback is about: our id from the callback URL, else the carrier's message id. */
+async function findMessage(
+  ctx: ServiceContext,
+  update: CarrierStatusUpdate,
+): Promise<MessageRow | undefined> {
+  if (update.messageId) {
+    const byId = await ctx.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.id, update.messageId), eq(messages.tenantId, ctx.tenantId)))
+      .get();
+    if (byId) return byId;
+  }
+  if (update.carrierMessageId) {
+    return ctx.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.carrierMessageId, update.carrierMessageId)))
+      .get();
+  }
+  return undefined;
+}
+
+/** The webhook payload of a message status change. */
+export function messageWebhookData(m: MessageRow): Record<string, unknown> {
+  return {
+    id: m.id,
+    contact_id: m.contactId,
+    program_id: m.programId,
+    to: m.to,
+    from: m.from,
+    status: m.status,
+    status_reason: m.statusReason,
+    carrier_id: m.carrierId,
+    carrier_message_id: m.carrierMessageId,
+    error_code: m.errorCode,
+    error_message: m.errorMessage,
+    sent_at: m.sentAt,
+    delivered_at: m.deliveredAt,
+    updated_at: m.updatedAt,
+  };
+}
+
+export interface StatusCallbackOutcome {
+  /** The message was found. */
+  matched: boolean;
+  /** Its status moved (false for a duplicate or a late, older state). */
+  changed: boolean;
+  /** The message's `to`, for the caller's opt-out handling. */
+  phone?: string;
+}
+
+/**
+ * Applies a carrier's status report. Status only moves forward (ALLOWED_FROM); a `failed` message
+ * is lifted only when its failure was `unknown_outcome` (the process died mid-call and the carrier
+ * sent it after all). Each change writes one message event and fires `message.<status>`.
+ */
+export async function applyStatusUpdate(
+  ctx: ServiceContext,
+  carrier: { id: string },
+  update: CarrierStatusUpdate,
+): Promise<StatusCallbackOutcome> {
+  const msg = await findMessage(ctx, update);
+  if (!msg) return { matched: false, changed: false };
+  const to = update.status as MessageStatus;
+  const liftable = msg.status === "failed" && msg.statusReason === "unknown_outcome";
+  const from = (["queued", "sending", "sent", ...(liftable ? ["failed"] : [])] as MessageStatus[]).filter(
+    (s) => s !== to,
+  );
+  const at = nowIso();
+  const set: Record<string, string | number | null> = {};
+  if (update.carrierMessageId) set.carrier_message_id = update.carrierMessageId;
+  if (!msg.carrierId) set.carrier_id = carrier.id;
+  if (to === "sent" || to === "delivered") {
+    set.status_reason = null;
+    if (!msg.sentAt) set.sent_at = at;
+  }
+  if (to === "delivered") set.delivered_at = at;
+  if (to === "failed" || to === "undelivered") {
+    set.error_code = update.errorCode ?? null;
+    set.error_message = update.errorMessage ?? null;
+    set.status_reason = update.errorCode ?? (to === "failed" ? "carrier_failed" : "carrier_undelivered");
+  }
+  const detail = update.errorCode
+    ? `carrier callback: ${update.errorCode} ${update.errorMessage ?? ""}`.trim()
+    : "carrier callback";
+  const changed = await transition(ctx.env, {
+    tenantId: ctx.tenantId,
+    messageId: msg.id,
+    to,
+    from,
+    set,
+    detail,
+    at,
+  });
+  if (changed && (to === "sent" || to === "delivered" || to === "undelivered" || to === "failed")) {
+    const fresh = await ctx.db.select().from(messages).where(eq(messages.id, msg.id)).get();
+    if (fresh) await emitWebhookEvent(ctx.env, ctx.tenantId, `message.${to}`, messageWebhookData(fresh));
+  }
+  return { matched: true, changed, phone: msg.to };
+}
+
+/**
+ * A carrier said the recipient opted out (Twilio 21610, Telnyx 40300, Vonage "number barred"):
+ * Herald honours it as a STOP from that phone, so no later message is tried.
+ */
+export async function applyCarrierOptOut(
+  ctx: ServiceContext,
+  phone: string,
+  evidence: { provider: string; errorCode?: string; errorMessage?: string },
+): Promise<void> {
+  const result = await unsubscribePhone(ctx, phone, {
+    source: "carrier",
+    text: `${evidence.provider} error ${evidence.errorCode ?? ""}: ${evidence.errorMessage ?? "recipient opted out"}`,
+  });
+  if (result.changed) {
+    await emitWebhookEvent(ctx.env, ctx.tenantId, "contact.unsubscribed", {
+      contact_id: result.contactId,
+      phone,
+      source: "carrier",
+    });
+  }
+}

@@ -1,0 +1,188 @@
+import { fromBase64, phoneHash, toHex, utf8 } from "../../lib/crypto";
+import { newId } from "../../lib/ids";
+import { nowIso } from "../../lib/time";
+import type { ServiceContext } from "../context";
+
+export type ConsentSource =
+  | "api"
+  | "batch"
+  | "sms"
+  | "shopify"
+  | "standard_hook"
+  | "event"
+  | "carrier"
+  | (string & {});
+
+export interface ConsentChangeInput {
+  /** Where the change came from (`sms` for a keyword, `api` for a write, `carrier` for Advanced Opt-Out…). */
+  source: ConsentSource;
+  /** Verbatim text: the inbound message or the consent language shown to the person. */
+  text?: string | null;
+  /** When it happened (ISO); now when absent. */
+  at?: string;
+}
+
+export interface ConsentChangeResult {
+  /** True when the phone's consent state changed (contact flag or suppression). */
+  changed: boolean;
+  /** The contact with this phone, if there is one. */
+  contactId: string | null;
+}
+
+/** The keyed hash under which opt-outs are kept (HMAC from ENCRYPTION_KEY, never a bare SHA-256). */
+export const hashPhone = (ctx: ServiceContext, e164: string): Promise<string> =>
+  phoneHash(ctx.env.ENCRYPTION_KEY, ctx.tenantId, e164);
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * Keyed hashes of many phones, in input order: byte for byte `phoneHash` of src/lib/crypto.ts, but
+ * the HMAC key is imported once per isolate instead of once per phone (a 1,000-row batch would
+ * otherwise spend most of its time importing the same key).
+ */
+export async function hashPhones(ctx: ServiceContext, e164s: string[]): Promise<string[]> {
+  let key = hmacKeys.get(ctx.env.ENCRYPTION_KEY);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      fromBase64(ctx.env.ENCRYPTION_KEY),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    hmacKeys.set(ctx.env.ENCRYPTION_KEY, key);
+  }
+  const k = await key;
+  return Promise.all(
+    e164s.map(async (p) => toHex(await crypto.subtle.sign("HMAC", k, utf8(`phone:${ctx.tenantId}:${p}`)))),
+  );
+}
+
+/**
+ * Opts a phone out: the contact (if any) becomes unsubscribed, the suppression by phone hash is
+ * kept (it outlives the contact), and the request is appended to the consent history — all in one
+ * transaction. Calling it twice changes nothing the second time (`changed: false`), but both
+ * requests stay in the history.
+ */
+export async function unsubscribePhone(
+  ctx: ServiceContext,
+  e164: string,
+  input: ConsentChangeInput,
+): Promise<ConsentChangeResult> {
+  const at = input.at ?? nowIso();
+  const hash = await hashPhone(ctx, e164);
+  const db = ctx.env.DB;
+  const [update, suppress] = await db.batch<{ id: string }>([
+    db
+      .prepare(
+        `UPDATE contacts SET subscribed = 0, unsubscribed_at = ?, updated_at = ?
+         WHERE tenant_id = ? AND phone = ? AND subscribed = 1 RETURNING id`,
+      )
+      .bind(at, nowIso(), ctx.tenantId, e164),
+    db
+      .prepare(
+        `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at) VALUES (?, ?, 'opted_out', ?)
+         ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
+      )
+      .bind(ctx.tenantId, hash, at),
+    db
+      .prepare(
+        `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
+         VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, 'unsubscribed', ?, ?, ?, ?)`,
+      )
+      .bind(
+        newId("consent"),
+        ctx.tenantId,
+        ctx.tenantId,
+        e164,
+        hash,
+        input.source,
+        input.text ?? null,
+        at,
+        nowIso(),
+      ),
+  ]);
+  const contact = await contactIdByPhone(ctx, e164);
+  return {
+    changed: (update?.results.length ?? 0) > 0 || (suppress?.meta.changes ?? 0) > 0,
+    contactId: contact,
+  };
+}
+
+/**
+ * Lifts an opt-out (START from that phone, or a write carrying a new consent record): the contact
+ * becomes subscribed, the suppression is removed, the change is appended to the consent history.
+ */
+export async function resubscribePhone(
+  ctx: ServiceContext,
+  e164: string,
+  input: ConsentChangeInput,
+): Promise<ConsentChangeResult> {
+  const at = input.at ?? nowIso();
+  const hash = await hashPhone(ctx, e164);
+  const db = ctx.env.DB;
+  const [update, unsuppress] = await db.batch<{ id: string }>([
+    db
+      .prepare(
+        `UPDATE contacts SET subscribed = 1, unsubscribed_at = NULL, updated_at = ?
+         WHERE tenant_id = ? AND phone = ? AND subscribed = 0 RETURNING id`,
+      )
+      .bind(nowIso(), ctx.tenantId, e164),
+    db.prepare(`DELETE FROM suppressions WHERE tenant_id = ? AND phone_hash = ?`).bind(ctx.tenantId, hash),
+    db
+      .prepare(
+        `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
+         VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, 'subscribed', ?, ?, ?, ?)`,
+      )
+      .bind(
+        newId("consent"),
+        ctx.tenantId,
+        ctx.tenantId,
+        e164,
+        hash,
+        input.source,
+        input.text ?? null,
+        at,
+        nowIso(),
+      ),
+  ]);
+  return {
+    changed: (update?.results.length ?? 0) > 0 || (unsuppress?.meta.changes ?? 0) > 0,
+    contactId: await contactIdByPhone(ctx, e164),
+  };
+}
+
+async function contactIdByPhone(ctx: ServiceContext, e164: string): Promise<string | null> {
+  const row = await ctx.env.DB.prepare(`SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?`)
+    .bind(ctx.tenantId, e164)
+    .first<{ id: string }>();
+  return row?.id ?? null;
+}
+
+/**
+ * Which of these phone hashes are suppressed (opted out) for the tenant: one statement for any
+ * number of hashes (the list travels as one JSON parameter).
+ */
+export async function suppressedPhoneHashes(ctx: ServiceContext, hashes: string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const rows = await ctx.env.DB.prepare(
+    `SELECT phone_hash FROM suppressions
+     WHERE tenant_id = ? AND phone_hash IN (SELECT value FROM json_each(?))`,
+  )
+    .bind(ctx.tenantId, JSON.stringify(hashes))
+    .all<{ phone_hash: string }>();
+  return new Set(rows.results.map((r) => r.phone_hash));
+}
+
+/** Which of these E.164 phones are suppressed (opted out) for the tenant. */
+export async function suppressedPhones(ctx: ServiceContext, e164s: string[]): Promise<Set<string>> {
+  const unique = [...new Set(e164s)];
+  const hashes = await hashPhones(ctx, unique);
+  const suppressed = await suppressedPhoneHashes(ctx, hashes);
+  return new Set(unique.filter((_, i) => suppressed.has(hashes[i] ?? "")));
+}
+
+/** True when the phone is opted out for the tenant (kept even after the contact was deleted). */
+export async function isPhoneSuppressed(ctx: ServiceContext, e164: string): Promise<boolean> {
+  return (await suppressedPhones(ctx, [e164])).size > 0;
+}

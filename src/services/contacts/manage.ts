@@ -1,0 +1,86 @@
+import { and, eq, type SQL } from "drizzle-orm";
+import { contacts, tenants } from "../../db/schema";
+import { normalizePhone } from "../../domain/phone";
+import type { Filter } from "../../domain/segment-filter";
+import { invalidField, notFound } from "../../lib/problem";
+import type { ServiceContext } from "../context";
+import { listMatching, segmentReference } from "../segments/segments";
+import { hashPhone } from "./consent";
+import { type ContactInput, upsertContact } from "./upsert";
+import type { ContactRow } from "./view";
+
+export async function getContact(ctx: ServiceContext, id: string): Promise<ContactRow> {
+  const row = await ctx.db
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.tenantId, ctx.tenantId), eq(contacts.id, id)))
+    .get();
+  if (!row) throw notFound("Contact");
+  return row;
+}
+
+export interface ContactListInput {
+  limit: number;
+  cursor?: string;
+  phone?: string;
+  external_id?: string;
+  segment_id?: string;
+}
+
+/** Newest first; `phone` is normalised like a write, `segment_id` must name one of the tenant's segments. */
+export async function listContacts(ctx: ServiceContext, input: ContactListInput): Promise<ContactRow[]> {
+  const extra: (SQL | undefined)[] = [];
+  if (input.phone !== undefined) {
+    const t = await ctx.db
+      .select({ c: tenants.defaultCountry })
+      .from(tenants)
+      .where(eq(tenants.id, ctx.tenantId))
+      .get();
+    const n = normalizePhone(input.phone, t?.c ?? "US");
+    if (!n.ok) throw invalidField("phone", n.message);
+    extra.push(eq(contacts.phone, n.e164));
+  }
+  if (input.external_id !== undefined) extra.push(eq(contacts.externalId, input.external_id));
+  let filter: Filter | null = null;
+  if (input.segment_id !== undefined)
+    filter = (await segmentReference(ctx, input.segment_id)).filter as Filter;
+  return listMatching(ctx, filter, input, and(...extra));
+}
+
+/** PATCH: the upsert merge rules applied to the contact with this id (its phone is its key). */
+export async function patchContact(
+  ctx: ServiceContext,
+  id: string,
+  input: Omit<ContactInput, "phone" | "country">,
+): Promise<ContactRow> {
+  const row = await getContact(ctx, id);
+  const { contact } = await upsertContact(
+    ctx,
+    { ...input, phone: row.phone },
+    { source: "api", defaultMarketingOptIn: true },
+  );
+  return contact;
+}
+
+/**
+ * Erases the contact's personal data (the row). An opt-out outlives it: the suppression by keyed
+ * phone hash stays (and is written if it is somehow missing), as does the consent history.
+ */
+export async function deleteContact(ctx: ServiceContext, id: string): Promise<void> {
+  const row = await getContact(ctx, id);
+  const db = ctx.env.DB;
+  const statements = [
+    db.prepare(`DELETE FROM contacts WHERE tenant_id = ? AND id = ?`).bind(ctx.tenantId, id),
+  ];
+  if (!row.subscribed) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at) VALUES (?, ?, 'opted_out', ?)
+           ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
+        )
+        .bind(ctx.tenantId, await hashPhone(ctx, row.phone), row.unsubscribedAt ?? new Date().toISOString()),
+    );
+  }
+  await db.batch(statements);
+}
