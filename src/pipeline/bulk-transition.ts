@@ -42,37 +42,37 @@ export function bulkTransitionStatements(d1: D1Database, t: BulkTransition): D1P
   const perRow = [...new Set(t.rows.flatMap((r) => Object.keys(r.set ?? {})))];
   for (const c of [...Object.keys(uniform), ...perRow])
     if (!SAFE_COLUMN.test(c)) throw new Error(`bad column ${c}`);
-  const unique = new Map(t.rows.map((r) => [r.messageId, r]));
-  const rows = [...unique.values()].map((r) => ({
-    id: r.messageId,
-    t: r.tenantId,
-    e: newId("messageEvent"),
-    d: r.detail ?? null,
-    s: r.set ?? {},
-  }));
-  const json = JSON.stringify(rows);
+  // Keyed by message id: each row finds its own values with one indexed lookup of the JSON object,
+  // and the target rows are found through the primary key (`id IN (SELECT key …)`), never by a scan.
+  const byId: Record<string, { t: string; e: string; d: string | null; s: Record<string, Value> }> = {};
+  for (const r of t.rows) {
+    byId[r.messageId] = { t: r.tenantId, e: newId("messageEvent"), d: r.detail ?? null, s: r.set ?? {} };
+  }
+  const json = JSON.stringify(byId);
+  const field = (alias: string, path: string) => `json_extract(?, '$."' || ${alias}.id || '".${path}')`;
   const assignments = [
     ...Object.keys(uniform).map((c) => `"${c}" = ?`),
-    ...perRow.map((c) => `"${c}" = json_extract(j.value, '$.s.${c}')`),
+    ...perRow.map((c) => `"${c}" = ${field("messages", `s.${c}`)}`),
     ...(t.incrementAttempts ? ['"attempts" = messages."attempts" + 1'] : []),
   ];
   const update = d1
     .prepare(
       `UPDATE messages SET ${assignments.join(", ")}
-         FROM json_each(?) j
-        WHERE messages.id = json_extract(j.value, '$.id') AND messages.tenant_id = json_extract(j.value, '$.t')
+        WHERE messages.id IN (SELECT key FROM json_each(?))
+          AND messages.tenant_id = ${field("messages", "t")}
           AND messages.status IN (${from.map(() => "?").join(", ") || "NULL"})
         RETURNING messages.id AS id`,
     )
-    .bind(...Object.values(uniform), json, ...from);
+    .bind(...Object.values(uniform), ...perRow.map(() => json), json, json, ...from);
   const events = d1
     .prepare(
       `INSERT INTO message_events (id, tenant_id, message_id, status, detail, at)
-       SELECT json_extract(j.value, '$.e'), m.tenant_id, m.id, ?, json_extract(j.value, '$.d'), ?
-         FROM json_each(?) j JOIN messages m ON m.id = json_extract(j.value, '$.id')
-        WHERE m.tenant_id = json_extract(j.value, '$.t') AND m.status = ? AND m.updated_at = ?`,
+       SELECT ${field("m", "e")}, m.tenant_id, m.id, ?, ${field("m", "d")}, ?
+         FROM messages m
+        WHERE m.id IN (SELECT key FROM json_each(?)) AND m.tenant_id = ${field("m", "t")}
+          AND m.status = ? AND m.updated_at = ?`,
     )
-    .bind(t.to, t.at, json, t.to, t.at);
+    .bind(json, t.to, json, t.at, json, json, t.to, t.at);
   return [update, events];
 }
 
