@@ -11,9 +11,14 @@ import { type CarrierRow, listActiveCarriers, loadCarrierConfig } from "../servi
 import { statusCallbackUrlFor } from "../services/carriers/urls";
 import { suppressedPhones, unsubscribePhone } from "../services/contacts/consent";
 import { serviceContext } from "../services/context";
-import { type Transition, transitionStatements } from "../services/messages/status";
+import {
+  type BulkRow,
+  bulkTransitionStatements,
+  movedIds,
+  type Transition,
+  transitionStatements,
+} from "../services/messages/status";
 import { emitWebhookEvent, type WebhookEventType } from "../services/webhooks/emit";
-import { type BulkRow, bulkTransitionStatements, movedIds } from "./bulk-transition";
 import { enqueueDispatch } from "./enqueue";
 import type { DispatchJob } from "./jobs";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { iso } from "../../src/lib/time";
-import { bulkTransitionStatements, movedIds } from "../../src/pipeline/bulk-transition";
+import { bulkTransitionStatements, movedIds } from "../../src/services/messages/status";
 import { events, insertMessage, message, tenant } from "./fixtures";
 
 describe("bulkTransitionStatements", () => {
