@@ -22,6 +22,8 @@ export default defineConfig(async () => {
     test: {
       setupFiles: ["./test/setup.ts"],
       include: ["test/**/*.test.ts"],
+      // Logs (the scheduler logs a JSON line per tick) are shown for failing tests only.
+      silent: "passed-only",
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

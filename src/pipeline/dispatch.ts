@@ -1,15 +1,22 @@
-import { inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { adapters, IMPLICIT_SANDBOX } from "../carriers/registry";
 import type { CarrierConfig, SendResult } from "../carriers/types";
 import { createDb } from "../db/client";
-import { carriers, messages } from "../db/schema";
+import {
+  carriers,
+  messages,
+  suppressions as suppressionsTable,
+  tenants,
+  webhookEndpoints,
+} from "../db/schema";
 import { MAX_QUEUE_DELAY_SECONDS, MAX_SEND_ATTEMPTS, retryDelaySeconds } from "../domain/backoff";
 import type { Env } from "../env";
 import { iso } from "../lib/time";
 import { messageView } from "../routes/messages/schema";
-import { type CarrierRow, listActiveCarriers, loadCarrierConfig } from "../services/carriers/config";
+import { type CarrierRow, loadCarrierConfig } from "../services/carriers/config";
+import { pickFromPool } from "../services/carriers/sticky";
 import { statusCallbackUrlFor } from "../services/carriers/urls";
-import { suppressedPhones, unsubscribePhone } from "../services/contacts/consent";
+import { hashPhones, unsubscribePhone } from "../services/contacts/consent";
 import { serviceContext } from "../services/context";
 import {
   type BulkRow,
@@ -198,16 +205,7 @@ export async function handleDispatchBatch(
   for (const [id, msgs] of byId) if (!seen.has(id)) ackAll(msgs);
   if (rows.length === 0) return;
 
-  const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
-  const [tenantRows, suppressed, carriersByTenant] = await Promise.all([
-    env.DB.prepare("SELECT id, mps FROM tenants WHERE id IN (SELECT value FROM json_each(?))")
-      .bind(JSON.stringify(tenantIds))
-      .all<{ id: string; mps: number | null }>(),
-    suppressedRows(env, rows),
-    Promise.all(tenantIds.map(async (t) => [t, await listActiveCarriers(serviceContext(env, t))] as const)),
-  ]);
-  const tenantMps = new Map(tenantRows.results.map((t) => [t.id, t.mps ?? DEFAULT_TENANT_MPS]));
-  const activeCarriers = new Map(carriersByTenant);
+  const { tenantMps, activeCarriers, pinnedRows, suppressed, listening } = await batchContext(env, rows);
 
   const finals: D1PreparedStatement[] = [];
   const finalAcks: Message<DispatchJob>[][] = [];
@@ -220,7 +218,6 @@ export async function handleDispatchBatch(
   };
   const held: OutboxRow[] = [];
   const candidates: Candidate[] = [];
-  const pinnedRows = await pinnedCarriers(env, rows);
 
   for (const row of rows) {
     const msgs = byId.get(row.id) ?? [];
@@ -299,7 +296,7 @@ export async function handleDispatchBatch(
   if (finals.length > 0) await env.DB.batch(finals);
   for (const a of finalAcks) ackAll(a);
   if (candidates.length === 0) {
-    await emitAll(env, webhooks);
+    await emitAll(env, webhooks, listening);
     return;
   }
 
@@ -325,7 +322,7 @@ export async function handleDispatchBatch(
     at = Date.now();
     pending = waiting.map((w) => w.cand);
   }
-  await emitAll(env, webhooks);
+  await emitAll(env, webhooks, listening);
 }
 
 interface PendingWebhook {
@@ -339,17 +336,11 @@ interface PendingWebhook {
  * subscribed), then the listened ones carry the Message object as `GET /v1/messages/{id}` shows it,
  * with the status of the event itself (a sandbox message is already delivered when `message.sent` goes).
  */
-async function emitAll(env: Env, webhooks: PendingWebhook[]): Promise<void> {
+async function emitAll(env: Env, webhooks: PendingWebhook[], known?: Set<string>): Promise<void> {
   if (webhooks.length === 0) return;
-  const tenants = [...new Set(webhooks.map((w) => w.tenantId))];
-  const { results } = await env.DB.prepare(
-    `SELECT DISTINCT e.tenant_id AS tenant_id, j.value AS type
-       FROM webhook_endpoints e, json_each(e.events) j
-      WHERE e.tenant_id IN (SELECT value FROM json_each(?)) AND e.status = 'enabled' AND e.deleted_at IS NULL`,
-  )
-    .bind(JSON.stringify(tenants))
-    .all<{ tenant_id: string; type: string }>();
-  const listening = new Set(results.map((r) => `${r.tenant_id}|${r.type}`));
+  const db = createDb(env.DB);
+  const listening =
+    known ?? listeningPairs(await listenersQuery(db, [...new Set(webhooks.map((w) => w.tenantId))]).all());
   const due = webhooks.filter((w) => listening.has(`${w.tenantId}|${w.type}`));
   if (due.length === 0) return;
   const ids = [...new Set(due.map((w) => w.data.id).filter((x): x is string => typeof x === "string"))];
@@ -367,36 +358,91 @@ async function emitAll(env: Env, webhooks: PendingWebhook[]): Promise<void> {
   );
 }
 
-/** Pinned carriers of the batch by id, deleted ones included (a deleted pinned carrier fails its messages). */
-async function pinnedCarriers(env: Env, rows: OutboxRow[]): Promise<Map<string, CarrierRow>> {
-  const ids = [
-    ...new Set(rows.filter((r) => r.carrier_pinned && r.carrier_id).map((r) => r.carrier_id as string)),
-  ];
-  if (ids.length === 0) return new Map();
-  const found = await createDb(env.DB).select().from(carriers).where(inArray(carriers.id, ids)).all();
-  return new Map(found.map((c) => [c.id, c]));
+const inJson = (values: string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
+
+/** The enabled webhook endpoints of these tenants (their event types), as a query to run or batch. */
+const listenersQuery = (db: ReturnType<typeof createDb>, tenantIds: string[]) =>
+  db
+    .select({ tenantId: webhookEndpoints.tenantId, events: webhookEndpoints.events })
+    .from(webhookEndpoints)
+    .where(
+      and(
+        sql`${webhookEndpoints.tenantId} IN ${inJson(tenantIds)}`,
+        eq(webhookEndpoints.status, "enabled"),
+        isNull(webhookEndpoints.deletedAt),
+      ),
+    );
+
+const listeningPairs = (rows: { tenantId: string; events: string[] }[]): Set<string> =>
+  new Set(rows.flatMap((r) => r.events.map((type) => `${r.tenantId}|${type}`)));
+
+interface BatchContext {
+  tenantMps: Map<string, number>;
+  /** Live carriers of each tenant, by ascending priority. */
+  activeCarriers: Map<string, CarrierRow[]>;
+  /** Pinned carriers of the batch by id, deleted ones included (a deleted pinned carrier fails its messages). */
+  pinnedRows: Map<string, CarrierRow>;
+  /** Ids of rows (not keyword replies) whose phone is on their tenant's suppression list (kept by phone hash). */
+  suppressed: Set<string>;
+  /** `tenant|event type` pairs some enabled webhook endpoint listens to (most batches: none). */
+  listening: Set<string>;
 }
 
-/** Ids of rows (not keyword replies) whose phone is on their tenant's suppression list (kept by phone hash). */
-async function suppressedRows(env: Env, rows: OutboxRow[]): Promise<Set<string>> {
-  const byTenant = new Map<string, OutboxRow[]>();
-  for (const r of rows) {
-    if (r.keyword_reply) continue;
-    const list = byTenant.get(r.tenant_id) ?? [];
-    list.push(r);
-    byTenant.set(r.tenant_id, list);
+/**
+ * Everything the batch's decisions need besides its rows, read in one D1 round trip: tenants' rates,
+ * their carriers, pinned carriers, suppressions and webhook subscriptions.
+ */
+async function batchContext(env: Env, rows: OutboxRow[]): Promise<BatchContext> {
+  const db = createDb(env.DB);
+  const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
+  const pinnedIds = [
+    ...new Set(rows.filter((r) => r.carrier_pinned && r.carrier_id).map((r) => r.carrier_id as string)),
+  ];
+  // Suppressions are kept by keyed phone hash (per tenant); hashing is local, the look-up is one query.
+  const hashed: { rowId: string; tenantId: string; hash: string }[] = [];
+  for (const tenantId of tenantIds) {
+    const list = rows.filter((r) => r.tenant_id === tenantId && !r.keyword_reply);
+    const hashes = await hashPhones(
+      serviceContext(env, tenantId),
+      list.map((r) => r.to),
+    );
+    for (const [i, r] of list.entries()) hashed.push({ rowId: r.id, tenantId, hash: hashes[i] ?? "" });
   }
-  const hit = new Set<string>();
-  await Promise.all(
-    [...byTenant].map(async ([tenantId, list]) => {
-      const phones = await suppressedPhones(
-        serviceContext(env, tenantId),
-        list.map((r) => r.to),
-      );
-      for (const r of list) if (phones.has(r.to)) hit.add(r.id);
-    }),
-  );
-  return hit;
+  const [tenantRows, carrierRows, pinned, suppressions, listens] = await db.batch([
+    db
+      .select({ id: tenants.id, mps: tenants.mps })
+      .from(tenants)
+      .where(sql`${tenants.id} IN ${inJson(tenantIds)}`),
+    db
+      .select()
+      .from(carriers)
+      .where(and(sql`${carriers.tenantId} IN ${inJson(tenantIds)}`, isNull(carriers.deletedAt)))
+      .orderBy(asc(carriers.priority), asc(carriers.createdAt), asc(carriers.id)),
+    db
+      .select()
+      .from(carriers)
+      .where(sql`${carriers.id} IN ${inJson(pinnedIds)}`),
+    db
+      .select({ tenantId: suppressionsTable.tenantId, hash: suppressionsTable.phoneHash })
+      .from(suppressionsTable)
+      .where(
+        and(
+          sql`${suppressionsTable.tenantId} IN ${inJson(tenantIds)}`,
+          sql`${suppressionsTable.phoneHash} IN ${inJson(hashed.map((h) => h.hash))}`,
+        ),
+      ),
+    listenersQuery(db, tenantIds),
+  ]);
+  const activeCarriers = new Map<string, CarrierRow[]>(tenantIds.map((t) => [t, []]));
+  for (const c of carrierRows) activeCarriers.get(c.tenantId)?.push(c);
+  const kept = new Set(suppressions.map((x) => `${x.tenantId}|${x.hash}`));
+  return {
+    tenantMps: new Map(tenantRows.map((t) => [t.id, t.mps ?? DEFAULT_TENANT_MPS])),
+    activeCarriers,
+    pinnedRows: new Map(pinned.map((c) => [c.id, c])),
+    suppressed: new Set(hashed.filter((h) => kept.has(`${h.tenantId}|${h.hash}`)).map((h) => h.rowId)),
+    listening: listeningPairs(listens),
+  };
 }
 
 interface Waiting {
@@ -505,14 +551,6 @@ async function deferForTokens(env: Env, waiting: Waiting[], now: number): Promis
   for (const p of planned) for (const m of p.w.cand.msgs) m.ack();
 }
 
-/** A pool number for a phone, stable across calls while the pool doesn't change. */
-function pickFrom(pool: string[], phone: string): string | null {
-  if (pool.length === 0) return null;
-  let h = 0;
-  for (let i = 0; i < phone.length; i++) h = (h * 31 + phone.charCodeAt(i)) >>> 0;
-  return pool[h % pool.length] ?? null;
-}
-
 /**
  * Claims the granted rows (queued → sending, attempts + 1) in one batch together with their sticky
  * senders, then calls the carriers for exactly the rows whose claim changed them.
@@ -536,7 +574,7 @@ async function claimAndSend(env: Env, granted: Candidate[], now: number): Promis
   });
   const stickyPairs = granted
     .filter((c) => c.carrier.id !== null && (c.carrier.fromNumbers?.length ?? 0) > 0)
-    .map((c) => ({ c: c.carrier.id, p: c.row.to, f: pickFrom(c.carrier.fromNumbers ?? [], c.row.to) }));
+    .map((c) => ({ c: c.carrier.id, p: c.row.to, f: pickFromPool(c.carrier.fromNumbers ?? [], c.row.to) }));
   if (stickyPairs.length > 0) {
     stmts.push(
       env.DB.prepare(
@@ -574,7 +612,7 @@ async function claimAndSend(env: Env, granted: Candidate[], now: number): Promis
       let from: string | null = null;
       if (c.carrier.id !== null && pool.length > 0) {
         const remembered = sticky.get(`${c.carrier.id}|${c.row.to}`);
-        from = remembered && pool.includes(remembered) ? remembered : pickFrom(pool, c.row.to);
+        from = remembered && pool.includes(remembered) ? remembered : pickFromPool(pool, c.row.to);
         if (from && from !== remembered) repair.push({ c: c.carrier.id, p: c.row.to, f: from });
       }
       const validitySeconds =
@@ -629,15 +667,6 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
     const { row, carrier, msgs } = cand;
     const base = { tenantId: row.tenant_id, messageId: row.id, at };
     const attempts = row.attempts + 1;
-    // `from` is an SQL keyword the transition helper doesn't quote: the sender is written just before.
-    if (from !== null && result.outcome === "permanent") {
-      stmts.push(
-        env.DB.prepare(`UPDATE messages SET "from" = ? WHERE id = ? AND status = 'sending'`).bind(
-          from,
-          row.id,
-        ),
-      );
-    }
     if (result.outcome === "accepted") {
       acceptedRows.push({
         tenantId: row.tenant_id,
@@ -676,6 +705,7 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
             error_code: result.errorCode,
             error_message: result.errorMessage,
             carrier_id: carrier.id,
+            from,
           },
           detail: result.errorMessage,
         }),

@@ -6,7 +6,6 @@ import { createDb } from "../../src/db/client";
 import { carriers } from "../../src/db/schema";
 import worker from "../../src/index";
 import { listActiveCarriers, loadCarrierConfig } from "../../src/services/carriers/config";
-import { stickySender } from "../../src/services/carriers/sticky";
 import { statusCallbackUrlFor } from "../../src/services/carriers/urls";
 import { serviceContext } from "../../src/services/context";
 import { subscribeWebhooks, webhookCount } from "../callbacks/helpers";
@@ -341,26 +340,6 @@ describe("GET/PATCH/DELETE /v1/carriers/{id}", () => {
     // Still stored (callbacks of a deleted carrier must verify).
     const row = await createDb(env.DB).select().from(carriers).where(eq(carriers.id, id)).get();
     expect(row?.deletedAt).not.toBeNull();
-  });
-
-  it("sticks a contact to one number of the pool", async () => {
-    const t = await newTenant();
-    const created = await t.api.post<Carrier>("/v1/carriers", twilioBody);
-    const ctx = serviceContext(env, t.id);
-    const config = { id: created.body.id, fromNumbers: twilioBody.from };
-    const first = await stickySender(ctx, config, "+15555550123");
-    expect(twilioBody.from).toContain(first);
-    for (let i = 0; i < 3; i++) expect(await stickySender(ctx, config, "+15555550123")).toBe(first);
-    const picks = new Set<string | undefined>();
-    for (let i = 0; i < 20; i++)
-      picks.add(await stickySender(ctx, config, `+155555502${String(i).padStart(2, "0")}`));
-    expect(picks.size).toBe(2);
-    // A number removed from the pool is replaced, and the new pick sticks.
-    const other = twilioBody.from.find((n) => n !== first) as string;
-    const shrunk = { id: created.body.id, fromNumbers: [other] };
-    expect(await stickySender(ctx, shrunk, "+15555550123")).toBe(other);
-    expect(await stickySender(ctx, config, "+15555550123")).toBe(other);
-    expect(await stickySender(ctx, { id: created.body.id, fromNumbers: [] }, "+15555550123")).toBeUndefined();
   });
 
   it("passes the auth matrix", async () => {

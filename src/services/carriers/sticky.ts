@@ -1,9 +1,4 @@
-import { and, eq } from "drizzle-orm";
-import type { CarrierConfig } from "../../carriers/types";
-import { stickySenders } from "../../db/schema";
-import type { ServiceContext } from "../context";
-
-/** FNV-1a: a stable spread of phones over the pool for the first pick. */
+/** FNV-1a: a stable spread of phones over a sender pool. */
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
@@ -14,27 +9,10 @@ function fnv1a(s: string): number {
 }
 
 /**
- * The `from` number a phone gets from this carrier's pool: the one it got before while that
- * number is still in the pool, else a new pick that is remembered. Undefined when the pool is
- * empty (a messaging service picks the sender) or for the implicit sandbox.
+ * The first pick of a pool number for a phone: stable while the pool does not change. The
+ * dispatcher remembers each pick in `sticky_senders`, so a contact keeps its number even when
+ * the pool grows, and gets a new (remembered) one only when its number leaves the pool.
  */
-export async function stickySender(
-  ctx: Pick<ServiceContext, "db">,
-  carrier: Pick<CarrierConfig, "id" | "fromNumbers">,
-  phone: string,
-): Promise<string | undefined> {
-  const pool = carrier.fromNumbers ?? [];
-  if (pool.length === 0) return undefined;
-  if (!carrier.id) return pool[fnv1a(phone) % pool.length];
-  const where = and(eq(stickySenders.carrierId, carrier.id), eq(stickySenders.phone, phone));
-  const existing = await ctx.db.select().from(stickySenders).where(where).get();
-  if (existing && pool.includes(existing.fromNumber)) return existing.fromNumber;
-  const pick = pool[fnv1a(phone) % pool.length] ?? pool[0];
-  if (!pick) return undefined;
-  await ctx.db
-    .insert(stickySenders)
-    .values({ carrierId: carrier.id, phone, fromNumber: pick })
-    .onConflictDoUpdate({ target: [stickySenders.carrierId, stickySenders.phone], set: { fromNumber: pick } })
-    .run();
-  return pick;
+export function pickFromPool(pool: readonly string[], phone: string): string | null {
+  return pool.length === 0 ? null : (pool[fnv1a(phone) % pool.length] ?? null);
 }

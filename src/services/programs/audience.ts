@@ -3,6 +3,7 @@ import { contacts, segments } from "../../db/schema";
 import { compileFilter, type Filter, FilterSchema } from "../../domain/segment-filter";
 import { HttpProblem } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { filterToSql } from "../segments/segments";
 import type { ContactRow, ProgramRow } from "./scope";
 
 /** Throws a 422 naming `audience.filter.…` when a filter is not a valid segment filter. */
@@ -16,14 +17,9 @@ export function validateAudienceFilter(filter: unknown): void {
   throw new HttpProblem("validation_failed", errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
 }
 
-/** A compiled segment filter (`?` placeholders, bare contacts columns) as a drizzle SQL fragment. */
-function filterSql(filter: unknown): SQL {
-  const compiled = compileFilter(filter as Filter, { now: new Date() });
-  const parts = compiled.sql.split("?");
-  let out = sql.raw(parts[0] ?? "");
-  for (let i = 1; i < parts.length; i++) out = sql`${out}${compiled.params[i - 1]}${sql.raw(parts[i] ?? "")}`;
-  return sql`(${out})`;
-}
+/** A segment filter compiled to a parenthesised SQL fragment with bound parameters. */
+const filterSql = (filter: unknown): SQL =>
+  sql`(${filterToSql(compileFilter(filter as Filter, { now: new Date() }))})`;
 
 /**
  * The segment's or inline filter of a program's audience as SQL over `contacts` columns; null
