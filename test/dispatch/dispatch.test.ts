@@ -77,7 +77,8 @@ describe("dispatch through Twilio", () => {
     const froms = new Set(calls.map((c) => c.form.get("From")));
     expect(froms.size).toBe(1);
     // Other phones spread over the pool.
-    for (let i = 0; i < 12; i++) await dispatch([await insertMessage(t.id, { to: `+1415555020${i % 10}${i}` })]);
+    for (let i = 0; i < 12; i++)
+      await dispatch([await insertMessage(t.id, { to: `+1415555020${i % 10}${i}` })]);
     expect(new Set(calls.map((c) => c.form.get("From"))).size).toBeGreaterThan(1);
     // The contact's number leaves the pool: a new one is picked, and that one sticks.
     const first = [...froms][0] as string;
