@@ -1,34 +1,10 @@
 import { vi } from "vitest";
+import { twilioSign } from "../callbacks/helpers";
 import { BASE, call } from "../helpers/api";
 import type { TestTenant } from "../helpers/tenant";
 
-const enc = new TextEncoder();
-
 export const TWILIO_SID = "AC0123456789abcdef0123456789abcdef";
 export const TWILIO_TOKEN = "5eed5eed5eed5eed5eed5eed5eed5eed";
-
-/** Twilio's documented request signature, written out independently of Herald's code. */
-export async function twilioSign(
-  token: string,
-  url: string,
-  params: Record<string, string>,
-): Promise<string> {
-  const data =
-    url +
-    Object.keys(params)
-      .sort()
-      .map((k) => k + params[k])
-      .join("");
-  const key = await crypto.subtle.importKey(
-    "raw",
-    enc.encode(token),
-    { name: "HMAC", hash: "SHA-1" },
-    false,
-    ["sign"],
-  );
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(data)));
-  return btoa(String.fromCharCode(...sig));
-}
 
 export async function twilioCarrier(t: TestTenant, extra: Record<string, unknown> = {}) {
   const res = await t.api.post<{ id: string; inbound_url: string }>("/v1/carriers", {
