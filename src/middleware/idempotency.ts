@@ -189,11 +189,21 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     .run();
 };
 
-/** Forgets keys older than 24 h (the scheduler may call it each tick; claims also expire lazily). */
-export async function purgeIdempotencyKeys(db: D1Database, nowMs: number = Date.now()): Promise<number> {
+/**
+ * Forgets keys older than 24 h, at most `limit` per call so a tick stays short (the scheduler calls
+ * it every minute; reads already ignore expired keys).
+ */
+export async function purgeIdempotencyKeys(
+  db: D1Database,
+  nowMs: number = Date.now(),
+  limit = 1000,
+): Promise<number> {
   const res = await db
-    .prepare("DELETE FROM idempotency_keys WHERE created_at < ?")
-    .bind(iso(nowMs - IDEMPOTENCY_TTL_MS))
+    .prepare(
+      `DELETE FROM idempotency_keys WHERE rowid IN
+         (SELECT rowid FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+    )
+    .bind(iso(nowMs - IDEMPOTENCY_TTL_MS), limit)
     .run();
   return res.meta.changes;
 }

@@ -13,6 +13,7 @@ import {
 } from "../domain/schedule";
 import type { Env } from "../env";
 import { iso } from "../lib/time";
+import { purgeIdempotencyKeys } from "../middleware/idempotency";
 import { type ServiceContext, serviceContext } from "../services/context";
 import { audienceFilter, forEachAudiencePage, inAudience } from "../services/programs/audience";
 import { dueFor } from "../services/programs/due";
@@ -331,6 +332,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
     if (failed === 0) await writeLastTick(env, now);
   }
   await sweepOutbox(env, scheduledTime);
+  await purgeIdempotencyKeys(env.DB, now);
   console.log(
     JSON.stringify({
       level: "info",

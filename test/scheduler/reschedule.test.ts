@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { newTenant } from "../helpers/tenant";
 import { at, createContact, createProgram, messagesOf, resetScheduler, tick } from "./helpers";
@@ -32,5 +33,30 @@ describe("a contact's date field changes after it was scheduled", () => {
     const rows = await messagesOf(pg);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.body).toContain("Sat Jun 27");
+  });
+});
+
+describe("housekeeping on each tick", () => {
+  it("forgets Idempotency-Keys older than 24 h and keeps younger ones", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    at("2026-06-01T12:00:00.000Z");
+    const t = await newTenant();
+    const send = (key: string) =>
+      t.api.post(
+        "/v1/segments/preview",
+        { filter: { field: "city", op: "eq", value: "Oslo" } },
+        { headers: { "idempotency-key": key } },
+      );
+    expect((await send("old-key")).status).toBe(200);
+    at("2026-06-02T11:00:00.000Z");
+    expect((await send("young-key")).status).toBe(200);
+    await resetScheduler("2026-06-02T12:00:00.000Z");
+    await tick("2026-06-02T12:01:00.000Z");
+    const { results } = await env.DB.prepare(
+      "SELECT key FROM idempotency_keys WHERE tenant_id = ? ORDER BY key",
+    )
+      .bind(t.id)
+      .all<{ key: string }>();
+    expect(results.map((r) => r.key)).toEqual(["young-key"]);
   });
 });
