@@ -68,6 +68,16 @@ describe("Twilio inbound keywords", () => {
       text: "  Stop!  ",
     });
 
+    // The inline reply is on the record like any message: sent, from the number the person texted.
+    const timeline = await t.api.get<{
+      data: { type: string; body?: string; status?: string; from?: string | null }[];
+    }>(`/v1/contacts/${c.id}/timeline`);
+    const replies = timeline.body.data.filter(
+      (i) => i.type === "message.outbound" && i.body?.startsWith("Acme: unsubscribed"),
+    );
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ status: "sent", from: "+12125550100" });
+
     // New sends to that phone are suppressed.
     const after = await t.api.post<{ status: string; status_reason: string }>("/v1/messages", {
       to: PHONE,

@@ -83,8 +83,12 @@ describe("GET /v1/contacts/{id}/timeline", () => {
       status: "canceled",
       to: PHONE,
     });
-    expect(data.map((e) => e.type).indexOf("message.outbound")).toBeGreaterThan(
+    expect(data.findIndex((e) => e.id === message.id)).toBeGreaterThan(
       data.findIndex((e) => e.body === "Is the invoice right?"),
+    );
+    // The STOP confirmation (answered inline in TwiML) is on the record too, as a sent message.
+    expect(pick("message.outbound").filter((e) => e.status === "sent" && e.id !== message.id)).toHaveLength(
+      1,
     );
     expect(data.some((e) => e.body === "Not for Ada")).toBe(false);
   });

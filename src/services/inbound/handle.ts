@@ -89,9 +89,11 @@ export async function handleInboundSms(
     reply = tenant.helpText ?? defaultHelpText(tenant);
   }
   if (sms.carrierHandledOptOut) return { reply: null };
-  if (carrier.provider === "twilio") return { reply };
-  await sendKeywordReply(ctx, carrier, phone, contactId, reply, inboundId);
-  return { reply: null };
+  // Twilio answers inline (TwiML), from the number the person texted; the reply is still an outbox
+  // row (already `sent`) so the contact's timeline and the message list show it.
+  const inline = carrier.provider === "twilio" ? { from: sms.to } : undefined;
+  await sendKeywordReply(ctx, carrier, phone, contactId, reply, inboundId, inline);
+  return { reply: inline ? reply : null };
 }
 
 async function emitConsentWebhook(
@@ -118,6 +120,7 @@ async function sendKeywordReply(
   contactId: string | null,
   body: string,
   inboundId: string,
+  answeredInline?: { from: string },
 ): Promise<void> {
   await createMessages(ctx, [
     {
@@ -132,6 +135,7 @@ async function sendKeywordReply(
       keywordReply: true,
       // One reply per inbound message, whatever retries happen.
       occurrenceKey: `reply:${inboundId}`,
+      answeredInline,
     },
   ]);
 }

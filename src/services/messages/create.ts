@@ -41,6 +41,11 @@ export interface NewMessage {
   carrierId?: string | null;
   /** Keyword replies (STOP/HELP/START confirmations) skip consent and rules 3–5. */
   keywordReply?: boolean;
+  /**
+   * The carrier already sent it inline (a keyword reply answered in Twilio's TwiML): recorded as
+   * `sent` from the number the person texted, never enqueued. Keyword replies only.
+   */
+  answeredInline?: { from: string };
   /** A status decided by the caller before the rules run (e.g. `suppressed` / `missing_data`, `exited`). */
   presetSuppression?: "missing_data" | "exited" | "invalid_number";
 }
@@ -101,6 +106,9 @@ interface InsertRow {
   carrier_id: string | null;
   carrier_pinned: number;
   keyword_reply: number;
+  from: string | null;
+  sent_at: string | null;
+  attempts: number;
 }
 
 const INSERT_COLUMNS = [
@@ -126,6 +134,9 @@ const INSERT_COLUMNS = [
   "carrier_id",
   "carrier_pinned",
   "keyword_reply",
+  "from",
+  "sent_at",
+  "attempts",
 ] as const;
 
 const INSERT_MESSAGES_SQL = `INSERT INTO messages (tenant_id, created_at, updated_at, ${INSERT_COLUMNS.map((c) => `"${c}"`).join(", ")})
@@ -368,7 +379,10 @@ async function createChunk(
       const expiresMs = effectiveMs + input.validityHours * HOUR_MS;
       scheduledAt = iso(effectiveMs);
       expiresAt = iso(expiresMs);
-      if (expiresMs <= nowMs) {
+      if (input.keywordReply && input.answeredInline) {
+        status = "sent";
+        detail = "answered inline by the carrier (TwiML)";
+      } else if (expiresMs <= nowMs) {
         status = "expired";
         detail = "validity ended before the message was created";
       } else if (effectiveMs > nowMs) {
@@ -414,6 +428,9 @@ async function createChunk(
         carrier_id: input.carrierId ?? null,
         carrier_pinned: input.carrierId ? 1 : 0,
         keyword_reply: input.keywordReply ? 1 : 0,
+        from: status === "sent" ? (input.answeredInline?.from ?? null) : null,
+        sent_at: status === "sent" ? now : null,
+        attempts: status === "sent" ? 1 : 0,
       },
     });
   }
