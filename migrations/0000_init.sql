@@ -251,46 +251,6 @@ CREATE INDEX `messages_to_created` ON `messages` (`tenant_id`,`to`,`created_at`)
 CREATE INDEX `messages_status_scheduled` ON `messages` (`status`,`scheduled_at`);--> statement-breakpoint
 CREATE INDEX `messages_status_lease` ON `messages` (`status`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `messages_carrier_message_id` ON `messages` (`carrier_message_id`);--> statement-breakpoint
-CREATE TABLE `api_keys` (
-	`id` text PRIMARY KEY NOT NULL,
-	`tenant_id` text NOT NULL,
-	`name` text NOT NULL,
-	`prefix` text NOT NULL,
-	`hash` text NOT NULL,
-	`scopes` text NOT NULL,
-	`last_used_at` text,
-	`revoked_at` text,
-	`created_at` text NOT NULL
-);
---> statement-breakpoint
-CREATE UNIQUE INDEX `api_keys_hash` ON `api_keys` (`hash`);--> statement-breakpoint
-CREATE INDEX `api_keys_tenant` ON `api_keys` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
-CREATE TABLE `system_state` (
-	`key` text PRIMARY KEY NOT NULL,
-	`value` text NOT NULL,
-	`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL
-);
---> statement-breakpoint
-CREATE TABLE `tenants` (
-	`id` text PRIMARY KEY NOT NULL,
-	`name` text NOT NULL,
-	`brand_name` text NOT NULL,
-	`default_country` text DEFAULT 'US' NOT NULL,
-	`timezone` text DEFAULT 'America/New_York' NOT NULL,
-	`support_contact` text,
-	`quiet_hours_start` text DEFAULT '21:00' NOT NULL,
-	`quiet_hours_end` text DEFAULT '08:00' NOT NULL,
-	`frequency_cap_max` integer DEFAULT 3 NOT NULL,
-	`frequency_cap_window_hours` integer DEFAULT 24 NOT NULL,
-	`dedupe_window_hours` integer DEFAULT 24 NOT NULL,
-	`help_text` text,
-	`stop_text` text,
-	`opt_out_footer` text DEFAULT 'Reply STOP to opt out.' NOT NULL,
-	`mps` integer DEFAULT 100 NOT NULL,
-	`created_at` text NOT NULL,
-	`updated_at` text NOT NULL
-);
---> statement-breakpoint
 CREATE TABLE `events` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,
@@ -331,6 +291,8 @@ CREATE TABLE `program_runs` (
 	`tenant_id` text NOT NULL,
 	`program_id` text NOT NULL,
 	`audience_count` integer NOT NULL,
+	`cursor` text,
+	`completed_at` text,
 	`created_at` text NOT NULL,
 	`updated_at` text NOT NULL
 );
@@ -362,4 +324,43 @@ CREATE TABLE `programs` (
 CREATE INDEX `programs_tenant_created` ON `programs` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
 CREATE INDEX `programs_tenant_event` ON `programs` (`tenant_id`,`status`,`trigger_event`);--> statement-breakpoint
 CREATE INDEX `programs_status_trigger` ON `programs` (`status`,`trigger_type`);--> statement-breakpoint
-CREATE INDEX `programs_status_next_run` ON `programs` (`status`,`next_run_at`);
+CREATE INDEX `programs_status_next_run` ON `programs` (`status`,`next_run_at`);--> statement-breakpoint
+CREATE TABLE `api_keys` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`name` text NOT NULL,
+	`prefix` text NOT NULL,
+	`hash` text NOT NULL,
+	`scopes` text NOT NULL,
+	`last_used_at` text,
+	`revoked_at` text,
+	`created_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `api_keys_hash` ON `api_keys` (`hash`);--> statement-breakpoint
+CREATE INDEX `api_keys_tenant` ON `api_keys` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE TABLE `system_state` (
+	`key` text PRIMARY KEY NOT NULL,
+	`value` text NOT NULL,
+	`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `tenants` (
+	`id` text PRIMARY KEY NOT NULL,
+	`name` text NOT NULL,
+	`brand_name` text NOT NULL,
+	`default_country` text DEFAULT 'US' NOT NULL,
+	`timezone` text DEFAULT 'America/New_York' NOT NULL,
+	`support_contact` text,
+	`quiet_hours_start` text DEFAULT '21:00' NOT NULL,
+	`quiet_hours_end` text DEFAULT '08:00' NOT NULL,
+	`frequency_cap_max` integer DEFAULT 3 NOT NULL,
+	`frequency_cap_window_hours` integer DEFAULT 24 NOT NULL,
+	`dedupe_window_hours` integer DEFAULT 24 NOT NULL,
+	`help_text` text,
+	`stop_text` text,
+	`opt_out_footer` text DEFAULT 'Reply STOP to opt out.' NOT NULL,
+	`mps` integer DEFAULT 100 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL
+);

@@ -6,4 +6,8 @@ export interface DispatchJob {
 }
 
 /** Work queue: background jobs other than dispatch. */
-export type WorkJob = { kind: "hook"; deliveryId: string } | { kind: "webhook"; deliveryId: string };
+export type WorkJob =
+  | { kind: "hook"; deliveryId: string }
+  | { kind: "webhook"; deliveryId: string }
+  /** The rest of a `POST /v1/programs/{id}/run` audience, continued from the run's cursor. */
+  | { kind: "run"; runId: string };

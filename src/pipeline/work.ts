@@ -1,10 +1,12 @@
 import type { Env } from "../env";
 import { processHookDelivery } from "../hooks/process";
+import { continueRun } from "../services/programs/run";
 import { attemptWebhookDelivery } from "../services/webhooks/deliver";
 import type { WorkJob } from "./jobs";
 
 /**
- * Work queue consumer: storefront hook deliveries and outbound webhook attempts. Each job is
+ * Work queue consumer: storefront hook deliveries, outbound webhook attempts and the rest of large
+ * program runs. Each job is
  * idempotent (it claims its row first), so a redelivered queue message does nothing new.
  * Webhook retries are new jobs with `delaySeconds` (acked here), not `retry()`: a 24-hour
  * backoff schedule must not count against the queue's `max_retries`.
@@ -29,6 +31,8 @@ export async function handleWorkBatch(
           if (outcome.outcome === "retry") {
             await env.WORK_QUEUE.send(job, { delaySeconds: outcome.delaySeconds });
           }
+        } else if (job.kind === "run") {
+          await continueRun(env, job.runId);
         }
         msg.ack();
       } catch (err) {
@@ -44,8 +48,10 @@ export async function handleWorkBatch(
 /** Work dead letters: the job exhausted its retries; its row is marked failed so the log says so. */
 export async function handleWorkDeadLetters(batch: MessageBatch<WorkJob>, env: Env): Promise<void> {
   const now = new Date().toISOString();
-  const hooks = batch.messages.filter((m) => m.body.kind === "hook").map((m) => m.body.deliveryId);
-  const webhooks = batch.messages.filter((m) => m.body.kind === "webhook").map((m) => m.body.deliveryId);
+  const idsOf = (kind: "hook" | "webhook") =>
+    batch.messages.flatMap((m) => (m.body.kind === kind ? [m.body.deliveryId] : []));
+  const hooks = idsOf("hook");
+  const webhooks = idsOf("webhook");
   const statements: D1PreparedStatement[] = [];
   if (hooks.length > 0) {
     statements.push(

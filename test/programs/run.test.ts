@@ -1,5 +1,9 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
+import type { WorkJob } from "../../src/pipeline/jobs";
+import { RUN_INLINE_PAGES, RUN_PAGE } from "../../src/services/programs/run";
 import { dispatch, fakeTwilio, insertCarrier } from "../dispatch/fixtures";
 import { newTenant } from "../helpers/tenant";
 
@@ -44,6 +48,23 @@ describe("POST /v1/programs/{id}/run", () => {
     const run = await t.api.post<{ run_id: string; audience_count: number }>(`/v1/programs/${p.body.id}/run`);
     expect(run.status, run.text).toBe(202);
     expect(run.body.audience_count).toBe(10_000);
+    // The first pages are written in the request; the work queue writes the rest from the run's cursor.
+    const written = async () =>
+      (
+        await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE program_id = ?")
+          .bind(p.body.id)
+          .first<{ n: number }>()
+      )?.n ?? 0;
+    expect(await written()).toBe(RUN_PAGE * RUN_INLINE_PAGES);
+    const started = Date.now();
+    for (;;) {
+      const state = await env.DB.prepare("SELECT completed_at FROM program_runs WHERE id = ?")
+        .bind(run.body.run_id)
+        .first<{ completed_at: string | null }>();
+      if (state?.completed_at) break;
+      if (Date.now() - started > 150_000) throw new Error(`run not complete: ${await written()} written`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const row = await env.DB.prepare(
       `SELECT count(*) AS n, count(DISTINCT contact_id) AS contacts, count(DISTINCT "to") AS phones,
               sum(body = 'Hi C42, our store hours change on Monday.') AS c42
@@ -52,6 +73,20 @@ describe("POST /v1/programs/{id}/run", () => {
       .bind(p.body.id)
       .first<{ n: number; contacts: number; phones: number; c42: number }>();
     expect(row).toEqual({ n: 10_000, contacts: 10_000, phones: 10_000, c42: 1 });
+
+    // A redelivered run job (queues are at-least-once) writes nothing more.
+    const batch = createMessageBatch<WorkJob>("herald-work", [
+      {
+        id: "redelivered-run",
+        timestamp: new Date(),
+        attempts: 2,
+        body: { kind: "run", runId: run.body.run_id },
+      },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    await getQueueResult(batch, ctx);
+    expect(await written()).toBe(10_000);
   }, 180_000);
 
   it("excludes unsubscribed contacts and honours the audience filter; 409 when not active", async () => {

@@ -119,6 +119,9 @@ export const programRuns = sqliteTable(
     tenantId: text("tenant_id").notNull(),
     programId: text("program_id").notNull(),
     audienceCount: integer("audience_count").notNull(),
+    /** Last contact id written; the work queue continues after it. Null once the run is complete. */
+    cursor: text("cursor"),
+    completedAt: text("completed_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -128,7 +128,8 @@ const runProgramRoute = createRoute({
   operationId: "runProgram",
   tags,
   summary: "Send to the program's audience now",
-  description: "One message per subscribed contact of the audience, each exactly once.",
+  description:
+    "One message per subscribed contact of the audience, each exactly once. The first 1,000 are written before the answer; a larger audience continues in the background (the work queue) in pages, so the request stays short. Follow them with `GET /v1/messages?program_id=` or the program's stats.",
   security: apiKeySecurity,
   middleware: [requireScope("programs:write")] as const,
   request: { params: idParam },

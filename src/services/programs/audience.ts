@@ -80,16 +80,22 @@ export async function countAudience(
   return row?.n ?? 0;
 }
 
-/** Walks the audience in pages of `size` contacts (keyset on id), never loading it whole. */
+/**
+ * Walks the audience in pages of `size` contacts (keyset on id), never loading it whole. With
+ * `maxPages`, stops after that many and returns the id to continue after; null once it is all done.
+ */
 export async function forEachAudiencePage(
   ctx: ServiceContext,
   program: Pick<ProgramRow, "audience">,
   size: number,
   fn: (page: ContactRow[]) => Promise<void>,
-): Promise<void> {
+  opts: { after?: string; maxPages?: number } = {},
+): Promise<string | null> {
   const cond = await audienceCondition(ctx, program);
-  let after = "";
-  for (;;) {
+  let after = opts.after ?? "";
+  for (let pages = 0; ; pages++) {
+    // Out of budget: the caller continues later from this contact id.
+    if (opts.maxPages !== undefined && pages >= opts.maxPages) return after;
     const page = await ctx.db
       .select()
       .from(contacts)
@@ -99,7 +105,7 @@ export async function forEachAudiencePage(
       .all();
     if (page.length > 0) await fn(page);
     const last = page.at(-1);
-    if (!last || page.length < size) return;
+    if (!last || page.length < size) return null;
     after = last.id;
   }
 }

@@ -1,19 +1,29 @@
-import { programRuns } from "../../db/schema";
+import { and, eq } from "drizzle-orm";
+import { createDb } from "../../db/client";
+import { programRuns, programs } from "../../db/schema";
+import type { Env } from "../../env";
 import { newId } from "../../lib/ids";
 import { HttpProblem } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
-import type { ServiceContext } from "../context";
+import { type ServiceContext, serviceContext } from "../context";
 import { countAudience, forEachAudiencePage } from "./audience";
 import { sendOccurrences } from "./execute";
 import { getProgram } from "./programs";
+import type { ProgramRow } from "./scope";
 import { loadTenant } from "./scope";
 
 /** Messages written per createMessages call: one page of the audience. */
 export const RUN_PAGE = 100;
+/** Pages written inside the request: small audiences are fully written when the 202 answers. */
+export const RUN_INLINE_PAGES = 10;
+/** Pages per work-queue job for the rest of a large audience. */
+export const RUN_JOB_PAGES = 50;
 
 /**
- * `POST /v1/programs/{id}/run`: one message per audience contact, written in pages. The
- * occurrence key `pg:run:ct` makes a retried page (or a replayed request) write nothing twice.
+ * `POST /v1/programs/{id}/run`: one message per audience contact, written in pages. The first
+ * pages are written in the request; a larger audience continues on the work queue from the run's
+ * cursor. The occurrence key `pg:run:ct` makes a retried page, a redelivered job or a replayed
+ * request write nothing twice.
  */
 export async function runProgram(
   ctx: ServiceContext,
@@ -22,7 +32,6 @@ export async function runProgram(
   const program = await getProgram(ctx, id);
   if (program.status !== "active")
     throw new HttpProblem("conflict", `This program is ${program.status}; only an active program can run`);
-  const tenant = await loadTenant(ctx);
   const runId = newId("run");
   const audienceCount = await countAudience(ctx, program);
   const now = nowIso();
@@ -31,16 +40,69 @@ export async function runProgram(
     tenantId: ctx.tenantId,
     programId: program.id,
     audienceCount,
+    cursor: "",
+    completedAt: null,
     createdAt: now,
     updatedAt: now,
   });
-  await forEachAudiencePage(ctx, program, RUN_PAGE, async (page) => {
-    await sendOccurrences(
-      ctx,
-      program,
-      tenant,
-      page.map((contact) => ({ contact, occurrenceKey: `${program.id}:${runId}:${contact.id}`, runId })),
-    );
-  });
+  await writeRunPages(ctx, program, runId, "", RUN_INLINE_PAGES);
   return { run_id: runId, audience_count: audienceCount };
+}
+
+/** Work-queue job: the next pages of a run (a finished, unknown or no-longer-active run does nothing). */
+export async function continueRun(env: Env, runId: string): Promise<void> {
+  const run = await createDb(env.DB).query.programRuns.findFirst({ where: eq(programRuns.id, runId) });
+  if (!run || run.cursor === null) return;
+  const ctx = serviceContext(env, run.tenantId);
+  const program = await ctx.db.query.programs.findFirst({
+    where: and(eq(programs.id, run.programId), eq(programs.tenantId, run.tenantId)),
+  });
+  if (program?.status !== "active") {
+    await finishRun(ctx, runId, run.cursor);
+    return;
+  }
+  await writeRunPages(ctx, program, runId, run.cursor, RUN_JOB_PAGES);
+}
+
+async function writeRunPages(
+  ctx: ServiceContext,
+  program: ProgramRow,
+  runId: string,
+  after: string,
+  maxPages: number,
+): Promise<void> {
+  const tenant = await loadTenant(ctx);
+  const next = await forEachAudiencePage(
+    ctx,
+    program,
+    RUN_PAGE,
+    async (page) => {
+      await sendOccurrences(
+        ctx,
+        program,
+        tenant,
+        page.map((contact) => ({ contact, occurrenceKey: `${program.id}:${runId}:${contact.id}`, runId })),
+      );
+    },
+    { after, maxPages },
+  );
+  if (next === null) {
+    await finishRun(ctx, runId, after);
+    return;
+  }
+  // Moves the cursor only from where this job started: a redelivered job cannot move it back.
+  const moved = await ctx.db
+    .update(programRuns)
+    .set({ cursor: next, updatedAt: nowIso() })
+    .where(and(eq(programRuns.id, runId), eq(programRuns.cursor, after)))
+    .returning({ id: programRuns.id })
+    .all();
+  if (moved.length > 0) await ctx.env.WORK_QUEUE.send({ kind: "run", runId });
+}
+
+async function finishRun(ctx: ServiceContext, runId: string, from: string): Promise<void> {
+  await ctx.db
+    .update(programRuns)
+    .set({ cursor: null, completedAt: nowIso(), updatedAt: nowIso() })
+    .where(and(eq(programRuns.id, runId), eq(programRuns.cursor, from)));
 }
