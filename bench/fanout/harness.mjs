@@ -56,7 +56,11 @@ export async function freePort() {
  * A loopback double of Twilio's CreateMessage (`POST /2010-04-01/Accounts/{sid}/Messages.json`,
  * form-encoded, answering 201 with a Twilio-shaped message). Records every arrival time (ms).
  */
-export async function startTwilioDouble() {
+/**
+ * Loopback double of Twilio's CreateMessage. Records each arrival time; `onMessage(form, at)` sees
+ * every accepted request (e.g. to match a tagged body).
+ */
+export async function startTwilioDouble({ onMessage } = {}) {
   const arrivals = [];
   let n = 0;
   const server = createServer((req, res) => {
@@ -70,7 +74,9 @@ export async function startTwilioDouble() {
         return;
       }
       const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
-      arrivals.push(performance.timeOrigin + performance.now());
+      const at = performance.timeOrigin + performance.now();
+      arrivals.push(at);
+      onMessage?.(form, at);
       n += 1;
       res.writeHead(201, { "content-type": "application/json" });
       res.end(

@@ -11,9 +11,16 @@
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { join, relative } from "node:path";
-import { api, devVars, ROOT, sleep, startWrangler, writeSection } from "../fanout/harness.mjs";
+import {
+  api,
+  devVars,
+  ROOT,
+  sleep,
+  startTwilioDouble,
+  startWrangler,
+  writeSection,
+} from "../fanout/harness.mjs";
 
 const RATE = Number(process.env.BENCH_LATENCY_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
@@ -24,50 +31,16 @@ const CONTACTS = 20;
 
 const now = () => performance.timeOrigin + performance.now();
 
-/** Loopback Twilio CreateMessage double that records when each tagged body arrived. */
+/** The loopback Twilio double, recording when each tagged body first arrived. */
 async function startDouble() {
-  const arrivals = new Map();
-  let n = 0;
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const at = now();
-      const m = req.url?.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json/);
-      if (req.method !== "POST" || !m) {
-        res.writeHead(404, { "content-type": "application/json" });
-        res.end(JSON.stringify({ code: 20404, message: "Not Found", status: 404 }));
-        return;
-      }
-      const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+  const tagged = new Map();
+  const double = await startTwilioDouble({
+    onMessage: (form, at) => {
       const tag = form.get("Body")?.match(/#(L[a-z]\d+)/)?.[1];
-      if (tag && !arrivals.has(tag)) arrivals.set(tag, at);
-      n += 1;
-      res.writeHead(201, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          sid: `SM${n.toString(16).padStart(32, "0")}`,
-          account_sid: m[1],
-          to: form.get("To"),
-          from: form.get("From"),
-          body: form.get("Body"),
-          status: "queued",
-          num_segments: "1",
-        }),
-      );
-    });
+      if (tag && !tagged.has(tag)) tagged.set(tag, at);
+    },
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    arrivals,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections?.();
-        server.close(() => r());
-      }),
-  };
+  return { url: double.url, arrivals: tagged, close: double.close };
 }
 
 /** Standard Webhooks signature: v1,base64(HMAC-SHA256(key = base64 after whsec_, "id.ts.body")). */

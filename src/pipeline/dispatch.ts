@@ -667,6 +667,31 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
     const { row, carrier, msgs } = cand;
     const base = { tenantId: row.tenant_id, messageId: row.id, at };
     const attempts = row.attempts + 1;
+    /** A final failure with the carrier's code and message, its `message.failed` webhook, and the ack. */
+    const fail = (detail: string, extra: { carrier_id?: string | null; from?: string | null }) => {
+      if (result.outcome === "accepted") return;
+      const error = {
+        status_reason: result.errorCode,
+        error_code: result.errorCode,
+        error_message: result.errorMessage,
+      };
+      stmts.push(
+        ...transitionStatements(env.DB, {
+          ...base,
+          to: "failed",
+          from: ["sending"],
+          set: { ...error, ...extra },
+          detail,
+        }),
+      );
+      const { from: _sender, ...shown } = extra;
+      webhooks.push({
+        tenantId: row.tenant_id,
+        type: "message.failed",
+        data: messageData(row, { status: "failed", ...error, ...shown, attempts }),
+      });
+      after.push(() => ackAll(msgs));
+    };
     if (result.outcome === "accepted") {
       acceptedRows.push({
         tenantId: row.tenant_id,
@@ -695,36 +720,9 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
       }
       after.push(() => ackAll(msgs));
     } else if (result.outcome === "permanent") {
-      stmts.push(
-        ...transitionStatements(env.DB, {
-          ...base,
-          to: "failed",
-          from: ["sending"],
-          set: {
-            status_reason: result.errorCode,
-            error_code: result.errorCode,
-            error_message: result.errorMessage,
-            carrier_id: carrier.id,
-            from,
-          },
-          detail: result.errorMessage,
-        }),
-      );
+      fail(result.errorMessage, { carrier_id: carrier.id, from });
       if (result.optedOut)
         optOuts.push({ tenantId: row.tenant_id, phone: row.to, detail: result.errorMessage });
-      webhooks.push({
-        tenantId: row.tenant_id,
-        type: "message.failed",
-        data: messageData(row, {
-          status: "failed",
-          status_reason: result.errorCode,
-          error_code: result.errorCode,
-          error_message: result.errorMessage,
-          carrier_id: carrier.id,
-          attempts,
-        }),
-      });
-      after.push(() => ackAll(msgs));
     } else if (result.maybeAccepted) {
       // The carrier may have the message: it stays `sending` until its callback (our id is in the
       // callback URL) or the end of its validity (the sweep then marks it failed / unknown_outcome).
@@ -735,31 +733,7 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
       );
       after.push(() => ackAll(msgs));
     } else if (attempts >= MAX_SEND_ATTEMPTS) {
-      stmts.push(
-        ...transitionStatements(env.DB, {
-          ...base,
-          to: "failed",
-          from: ["sending"],
-          set: {
-            status_reason: result.errorCode,
-            error_code: result.errorCode,
-            error_message: result.errorMessage,
-          },
-          detail: `retries exhausted after ${attempts} attempts: ${result.errorMessage}`,
-        }),
-      );
-      webhooks.push({
-        tenantId: row.tenant_id,
-        type: "message.failed",
-        data: messageData(row, {
-          status: "failed",
-          status_reason: result.errorCode,
-          error_code: result.errorCode,
-          error_message: result.errorMessage,
-          attempts,
-        }),
-      });
-      after.push(() => ackAll(msgs));
+      fail(`retries exhausted after ${attempts} attempts: ${result.errorMessage}`, {});
     } else {
       const delaySeconds = retryDelaySeconds(attempts, result.retryAfterSeconds);
       stmts.push(

@@ -58,6 +58,31 @@ export async function hashPhones(ctx: ServiceContext, e164s: string[]): Promise<
   );
 }
 
+/** The append-only consent record of a change for this phone (linked to its contact, if any). */
+function consentRecordStatement(
+  ctx: ServiceContext,
+  e164: string,
+  hash: string,
+  change: "subscribed" | "unsubscribed",
+  input: ConsentChangeInput & { at: string },
+): D1PreparedStatement {
+  return ctx.env.DB.prepare(
+    `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
+     VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, ?, ?, ?, ?, ?)`,
+  ).bind(
+    newId("consent"),
+    ctx.tenantId,
+    ctx.tenantId,
+    e164,
+    hash,
+    change,
+    input.source,
+    input.text ?? null,
+    input.at,
+    nowIso(),
+  );
+}
+
 /**
  * Opts a phone out: the contact (if any) becomes unsubscribed, the suppression by phone hash is
  * kept (it outlives the contact), and the request is appended to the consent history — all in one
@@ -85,22 +110,7 @@ export async function unsubscribePhone(
          ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
       )
       .bind(ctx.tenantId, hash, at),
-    db
-      .prepare(
-        `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
-         VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, 'unsubscribed', ?, ?, ?, ?)`,
-      )
-      .bind(
-        newId("consent"),
-        ctx.tenantId,
-        ctx.tenantId,
-        e164,
-        hash,
-        input.source,
-        input.text ?? null,
-        at,
-        nowIso(),
-      ),
+    consentRecordStatement(ctx, e164, hash, "unsubscribed", { ...input, at }),
   ]);
   const contact = await contactIdByPhone(ctx, e164);
   return {
@@ -129,22 +139,7 @@ export async function resubscribePhone(
       )
       .bind(nowIso(), ctx.tenantId, e164),
     db.prepare(`DELETE FROM suppressions WHERE tenant_id = ? AND phone_hash = ?`).bind(ctx.tenantId, hash),
-    db
-      .prepare(
-        `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
-         VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, 'subscribed', ?, ?, ?, ?)`,
-      )
-      .bind(
-        newId("consent"),
-        ctx.tenantId,
-        ctx.tenantId,
-        e164,
-        hash,
-        input.source,
-        input.text ?? null,
-        at,
-        nowIso(),
-      ),
+    consentRecordStatement(ctx, e164, hash, "subscribed", { ...input, at }),
   ]);
   return {
     changed: (update?.results.length ?? 0) > 0 || (unsuppress?.meta.changes ?? 0) > 0,
