@@ -1,11 +1,15 @@
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { adapters, IMPLICIT_SANDBOX } from "../carriers/registry";
 import type { CarrierConfig, SendResult } from "../carriers/types";
 import { createDb } from "../db/client";
 import {
   carriers,
+  contacts,
   messages,
-  suppressions as suppressionsTable,
+  programExits,
+  programs,
+  stickySenders,
+  suppressions,
   tenants,
   webhookEndpoints,
 } from "../db/schema";
@@ -55,18 +59,21 @@ interface OutboxRow {
   status: string;
   expires_at: string | null;
   carrier_id: string | null;
-  carrier_pinned: number;
+  carrier_pinned: boolean;
   attempts: number;
-  tried_carrier_ids: string | null;
-  keyword_reply: number;
-  contact_subscribed: number | null;
-  contact_marketing_opt_in: number | null;
+  tried_carrier_ids: string[];
+  keyword_reply: boolean;
+  phone_hash: string | null;
+  /** 1 when the phone is on the tenant's suppression list (by `phone_hash`). */
+  suppressed_hash: number | null;
+  contact_subscribed: boolean | null;
+  contact_marketing_opt_in: boolean | null;
   program_status: string | null;
   exited: number | null;
 }
 
 /** A message that passed the re-checks and waits for tokens and a carrier call. */
-interface Candidate {
+export interface Candidate {
   row: OutboxRow;
   msgs: Message<DispatchJob>[];
   carrier: CarrierConfig;
@@ -105,15 +112,8 @@ async function routeFor(env: Env, row: CarrierRow): Promise<Route> {
   return route;
 }
 
-const parseTried = (raw: string | null): string[] => {
-  if (!raw) return [];
-  try {
-    const v: unknown = JSON.parse(raw);
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-  } catch {
-    return [];
-  }
-};
+const parseTried = (raw: unknown): string[] =>
+  Array.isArray(raw) ? raw.filter((x): x is string => typeof x === "string") : [];
 
 /** Next carrier by priority: the first not tried yet; once all were tried, the one tried longest ago. */
 export function nextCarrier<T extends { id: string }>(active: T[], tried: string[]): T | undefined {
@@ -180,20 +180,7 @@ export async function handleDispatchBatch(
   }
   if (byId.size === 0) return;
 
-  const { results: loaded } = await env.DB.prepare(
-    `SELECT m.id, m.tenant_id, m.contact_id, m.program_id, m."to", m.body, m.segments, m.category, m.status,
-            m.expires_at, m.carrier_id, m.carrier_pinned, m.attempts, m.tried_carrier_ids, m.keyword_reply,
-            c.subscribed AS contact_subscribed, c.marketing_opt_in AS contact_marketing_opt_in,
-            p.status AS program_status,
-            (SELECT 1 FROM program_exits x WHERE x.program_id = m.program_id AND x.contact_id = m.contact_id) AS exited
-       FROM messages m
-       LEFT JOIN contacts c ON c.id = m.contact_id AND c.tenant_id = m.tenant_id
-       LEFT JOIN programs p ON p.id = m.program_id AND p.tenant_id = m.tenant_id
-      WHERE m.id IN (SELECT value FROM json_each(?))`,
-  )
-    .bind(JSON.stringify([...byId.keys()]))
-    .all<OutboxRow>();
-
+  const { loaded, ...context } = await loadBatch(env, [...byId.keys()]);
   const rows: OutboxRow[] = [];
   const seen = new Set<string>();
   for (const row of loaded) {
@@ -205,7 +192,8 @@ export async function handleDispatchBatch(
   for (const [id, msgs] of byId) if (!seen.has(id)) ackAll(msgs);
   if (rows.length === 0) return;
 
-  const { tenantMps, activeCarriers, pinnedRows, suppressed, listening } = await batchContext(env, rows);
+  const { tenantMps, activeCarriers, pinnedRows, sticky, listening } = context;
+  const suppressed = await legacySuppressions(env, rows);
 
   const finals: D1PreparedStatement[] = [];
   const finalAcks: Message<DispatchJob>[][] = [];
@@ -238,11 +226,11 @@ export async function handleDispatchBatch(
       continue;
     }
     if (!row.keyword_reply) {
-      if (row.contact_subscribed === 0 || suppressed.has(row.id)) {
+      if (row.contact_subscribed === false || row.suppressed_hash === 1 || suppressed.has(row.id)) {
         finalize(row, { to: "suppressed", from: ["queued"], set: { status_reason: "opted_out" } });
         continue;
       }
-      if (row.category === "marketing" && row.contact_marketing_opt_in === 0) {
+      if (row.category === "marketing" && row.contact_marketing_opt_in === false) {
         finalize(row, { to: "suppressed", from: ["queued"], set: { status_reason: "no_consent" } });
         continue;
       }
@@ -308,7 +296,7 @@ export async function handleDispatchBatch(
   for (;;) {
     const { granted, waiting } = await takeTokens(env, pending, tenantMps, at);
     if (granted.length > 0) {
-      const sent = await claimAndSend(env, granted, at);
+      const sent = await claimAndSend(env, granted, sticky, at);
       await recordResults(env, sent, at, webhooks);
     }
     if (waiting.length === 0) break;
@@ -361,13 +349,13 @@ async function emitAll(env: Env, webhooks: PendingWebhook[], known?: Set<string>
 const inJson = (values: string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
 
 /** The enabled webhook endpoints of these tenants (their event types), as a query to run or batch. */
-const listenersQuery = (db: ReturnType<typeof createDb>, tenantIds: string[]) =>
+const listenersQuery = (db: ReturnType<typeof createDb>, tenantIds: string[] | SQL) =>
   db
     .select({ tenantId: webhookEndpoints.tenantId, events: webhookEndpoints.events })
     .from(webhookEndpoints)
     .where(
       and(
-        sql`${webhookEndpoints.tenantId} IN ${inJson(tenantIds)}`,
+        sql`${webhookEndpoints.tenantId} IN ${Array.isArray(tenantIds) ? inJson(tenantIds) : tenantIds}`,
         eq(webhookEndpoints.status, "enabled"),
         isNull(webhookEndpoints.deletedAt),
       ),
@@ -376,153 +364,207 @@ const listenersQuery = (db: ReturnType<typeof createDb>, tenantIds: string[]) =>
 const listeningPairs = (rows: { tenantId: string; events: string[] }[]): Set<string> =>
   new Set(rows.flatMap((r) => r.events.map((type) => `${r.tenantId}|${type}`)));
 
-interface BatchContext {
+interface LoadedBatch {
+  /** The rows of the batch's ids with their contact's consent, program status, exit and opt-out. */
+  loaded: OutboxRow[];
   tenantMps: Map<string, number>;
   /** Live carriers of each tenant, by ascending priority. */
   activeCarriers: Map<string, CarrierRow[]>;
   /** Pinned carriers of the batch by id, deleted ones included (a deleted pinned carrier fails its messages). */
   pinnedRows: Map<string, CarrierRow>;
-  /** Ids of rows (not keyword replies) whose phone is on their tenant's suppression list (kept by phone hash). */
-  suppressed: Set<string>;
+  /** Remembered pool numbers: `carrier_id|phone` → from number. */
+  sticky: Map<string, string>;
   /** `tenant|event type` pairs some enabled webhook endpoint listens to (most batches: none). */
   listening: Set<string>;
 }
 
 /**
- * Everything the batch's decisions need besides its rows, read in one D1 round trip: tenants' rates,
- * their carriers, pinned carriers, suppressions and webhook subscriptions.
+ * Everything a batch's decisions need, read in one D1 round trip (one read transaction): the rows
+ * and, through sub-selects on the same ids, their tenants' rates, carriers, pinned carriers, sticky
+ * senders and webhook subscriptions.
  */
-async function batchContext(env: Env, rows: OutboxRow[]): Promise<BatchContext> {
+async function loadBatch(env: Env, ids: string[]): Promise<LoadedBatch> {
   const db = createDb(env.DB);
-  const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
-  const pinnedIds = [
-    ...new Set(rows.filter((r) => r.carrier_pinned && r.carrier_id).map((r) => r.carrier_id as string)),
-  ];
-  // Suppressions are kept by keyed phone hash (per tenant); hashing is local, the look-up is one query.
-  const hashed: { rowId: string; tenantId: string; hash: string }[] = [];
-  for (const tenantId of tenantIds) {
-    const list = rows.filter((r) => r.tenant_id === tenantId && !r.keyword_reply);
-    const hashes = await hashPhones(
-      serviceContext(env, tenantId),
-      list.map((r) => r.to),
-    );
-    for (const [i, r] of list.entries()) hashed.push({ rowId: r.id, tenantId, hash: hashes[i] ?? "" });
-  }
-  const [tenantRows, carrierRows, pinned, suppressions, listens] = await db.batch([
+  const idsJson = JSON.stringify(ids);
+  const batchIds = sql`(SELECT value FROM json_each(${idsJson}))`;
+  const batchTenants = sql`(SELECT tenant_id FROM messages WHERE id IN ${batchIds})`;
+  const [loaded, tenantRows, carrierRows, pinned, sticky, listens] = await db.batch([
+    db
+      .select({
+        id: messages.id,
+        tenant_id: messages.tenantId,
+        contact_id: messages.contactId,
+        program_id: messages.programId,
+        to: messages.to,
+        body: messages.body,
+        segments: messages.segments,
+        category: messages.category,
+        status: messages.status,
+        expires_at: messages.expiresAt,
+        carrier_id: messages.carrierId,
+        carrier_pinned: messages.carrierPinned,
+        attempts: messages.attempts,
+        tried_carrier_ids: messages.triedCarrierIds,
+        keyword_reply: messages.keywordReply,
+        phone_hash: messages.phoneHash,
+        suppressed_hash: sql<number | null>`(SELECT 1 FROM ${suppressions} s
+          WHERE s.tenant_id = ${messages.tenantId} AND s.phone_hash = ${messages.phoneHash})`.as(
+          "suppressed_hash",
+        ),
+        contact_subscribed: contacts.subscribed,
+        contact_marketing_opt_in: contacts.marketingOptIn,
+        // Aliased: D1 batch results are keyed by column name, and messages has a `status` too.
+        program_status: sql<string | null>`${programs.status}`.as("program_status"),
+        exited: sql<number | null>`(SELECT 1 FROM ${programExits} x
+          WHERE x.program_id = ${messages.programId} AND x.contact_id = ${messages.contactId})`.as("exited"),
+      })
+      .from(messages)
+      .leftJoin(contacts, and(eq(contacts.id, messages.contactId), eq(contacts.tenantId, messages.tenantId)))
+      .leftJoin(programs, and(eq(programs.id, messages.programId), eq(programs.tenantId, messages.tenantId)))
+      .where(sql`${messages.id} IN ${batchIds}`),
     db
       .select({ id: tenants.id, mps: tenants.mps })
       .from(tenants)
-      .where(sql`${tenants.id} IN ${inJson(tenantIds)}`),
+      .where(sql`${tenants.id} IN ${batchTenants}`),
     db
       .select()
       .from(carriers)
-      .where(and(sql`${carriers.tenantId} IN ${inJson(tenantIds)}`, isNull(carriers.deletedAt)))
+      .where(and(sql`${carriers.tenantId} IN ${batchTenants}`, isNull(carriers.deletedAt)))
       .orderBy(asc(carriers.priority), asc(carriers.createdAt), asc(carriers.id)),
     db
       .select()
       .from(carriers)
-      .where(sql`${carriers.id} IN ${inJson(pinnedIds)}`),
-    db
-      .select({ tenantId: suppressionsTable.tenantId, hash: suppressionsTable.phoneHash })
-      .from(suppressionsTable)
       .where(
-        and(
-          sql`${suppressionsTable.tenantId} IN ${inJson(tenantIds)}`,
-          sql`${suppressionsTable.phoneHash} IN ${inJson(hashed.map((h) => h.hash))}`,
-        ),
+        sql`${carriers.id} IN (SELECT carrier_id FROM messages WHERE id IN ${batchIds} AND carrier_pinned = 1)`,
       ),
-    listenersQuery(db, tenantIds),
+    db
+      .select({
+        carrierId: stickySenders.carrierId,
+        phone: stickySenders.phone,
+        from: stickySenders.fromNumber,
+      })
+      .from(messages)
+      .innerJoin(carriers, eq(carriers.tenantId, messages.tenantId))
+      .innerJoin(
+        stickySenders,
+        and(eq(stickySenders.carrierId, carriers.id), eq(stickySenders.phone, messages.to)),
+      )
+      .where(sql`${messages.id} IN ${batchIds}`),
+    listenersQuery(db, batchTenants),
   ]);
+  const tenantIds = tenantRows.map((t) => t.id);
   const activeCarriers = new Map<string, CarrierRow[]>(tenantIds.map((t) => [t, []]));
   for (const c of carrierRows) activeCarriers.get(c.tenantId)?.push(c);
-  const kept = new Set(suppressions.map((x) => `${x.tenantId}|${x.hash}`));
   return {
+    loaded,
     tenantMps: new Map(tenantRows.map((t) => [t.id, t.mps ?? DEFAULT_TENANT_MPS])),
     activeCarriers,
     pinnedRows: new Map(pinned.map((c) => [c.id, c])),
-    suppressed: new Set(hashed.filter((h) => kept.has(`${h.tenantId}|${h.hash}`)).map((h) => h.rowId)),
+    sticky: new Map(sticky.map((r) => [`${r.carrierId}|${r.phone}`, r.from])),
     listening: listeningPairs(listens),
   };
 }
 
-interface Waiting {
+/**
+ * Ids of rows written before messages carried `phone_hash` whose phone is on their tenant's
+ * suppression list: hashed here, looked up in one query (only such rows pay for it).
+ */
+async function legacySuppressions(env: Env, rows: OutboxRow[]): Promise<Set<string>> {
+  const unhashed = rows.filter((r) => r.phone_hash === null && !r.keyword_reply);
+  if (unhashed.length === 0) return new Set();
+  const hashed: { rowId: string; key: string }[] = [];
+  for (const tenantId of new Set(unhashed.map((r) => r.tenant_id))) {
+    const list = unhashed.filter((r) => r.tenant_id === tenantId);
+    const hashes = await hashPhones(
+      serviceContext(env, tenantId),
+      list.map((r) => r.to),
+    );
+    for (const [i, r] of list.entries()) hashed.push({ rowId: r.id, key: `${tenantId}|${hashes[i]}` });
+  }
+  const { results } = await env.DB.prepare(
+    `SELECT tenant_id, phone_hash FROM suppressions
+      WHERE tenant_id IN (SELECT value FROM json_each(?1)) AND phone_hash IN (SELECT value FROM json_each(?2))`,
+  )
+    .bind(
+      JSON.stringify([...new Set(unhashed.map((r) => r.tenant_id))]),
+      JSON.stringify(hashed.map((h) => h.key.slice(h.key.indexOf("|") + 1))),
+    )
+    .all<{ tenant_id: string; phone_hash: string }>();
+  const kept = new Set(results.map((r) => `${r.tenant_id}|${r.phone_hash}`));
+  return new Set(hashed.filter((h) => kept.has(h.key)).map((h) => h.rowId));
+}
+
+export interface Waiting {
   cand: Candidate;
   delayMs: number;
 }
 
+/** A line of candidates paying one bucket: its object, its rate, and who stands in it in order. */
+interface BucketLine {
+  name: string;
+  rate: number;
+  cands: Candidate[];
+}
+
 /**
- * Pays for the batch: one `take` per carrier pool (segments), then one for the tenant over what the
- * pools granted; tokens a pool granted but the tenant refused go back to the pool. A message that
- * got no tokens waits, spread by its place in the line so waiting messages don't all come back at once.
+ * Pays for the batch: one `take` per carrier pool (segments) and one per tenant, all at once. A
+ * message goes when both of its buckets granted it; tokens one bucket granted to a message the
+ * other refused go back to it. A message that got no tokens waits, spread by its place in the line
+ * it was refused from, so waiting messages don't all come back at once.
  */
-async function takeTokens(
+export async function takeTokens(
   env: Env,
   candidates: Candidate[],
   tenantMps: Map<string, number>,
   now: number,
 ): Promise<{ granted: Candidate[]; waiting: Waiting[] }> {
-  const waiting: Waiting[] = [];
-  const pools = new Map<string, { rate: number; cands: Candidate[] }>();
-  const afterPools: Candidate[] = [];
+  const lines = new Map<string, BucketLine>();
+  const join = (name: string, rate: number, c: Candidate) => {
+    const line = lines.get(name) ?? { name, rate, cands: [] };
+    line.cands.push(c);
+    lines.set(name, line);
+  };
   for (const c of candidates) {
     const rate = c.carrier.mps;
-    if (c.carrier.id !== null && rate !== null && rate !== undefined && rate > 0) {
-      const key = `carrier:${c.carrier.id}`;
-      const pool = pools.get(key) ?? { rate, cands: [] };
-      pool.cands.push(c);
-      pools.set(key, pool);
-    } else {
-      afterPools.push(c);
-    }
+    if (c.carrier.id !== null && rate !== null && rate !== undefined && rate > 0)
+      join(`carrier:${c.carrier.id}`, rate, c);
+    join(`tenant:${c.row.tenant_id}`, tenantMps.get(c.row.tenant_id) ?? DEFAULT_TENANT_MPS, c);
   }
-  const deny = (cands: Candidate[], rate: number, retryAfterMs: number) => {
-    let ahead = 0;
-    for (const c of cands) {
-      waiting.push({ cand: c, delayMs: retryAfterMs + (ahead * 1000) / rate });
-      ahead += c.cost;
-    }
-  };
+  const refusedAfter = new Map<Candidate, number>();
+  const grantedBy = new Map<Candidate, BucketLine[]>();
   await Promise.all(
-    [...pools].map(async ([key, pool]) => {
-      const grant = await env.RATE_LIMITER.getByName(key).take(
-        pool.rate,
-        pool.cands.map((c) => c.cost),
+    [...lines.values()].map(async (line) => {
+      const grant = await env.RATE_LIMITER.getByName(line.name).take(
+        line.rate,
+        line.cands.map((c) => c.cost),
         now,
       );
-      afterPools.push(...pool.cands.slice(0, grant.count));
-      deny(pool.cands.slice(grant.count), pool.rate, grant.retryAfterMs);
+      let ahead = 0;
+      for (const [i, c] of line.cands.entries()) {
+        if (i < grant.count) {
+          grantedBy.set(c, [...(grantedBy.get(c) ?? []), line]);
+          continue;
+        }
+        const delayMs = grant.retryAfterMs + (ahead * 1000) / line.rate;
+        refusedAfter.set(c, Math.max(refusedAfter.get(c) ?? 0, delayMs));
+        ahead += c.cost;
+      }
     }),
   );
-
   const granted: Candidate[] = [];
-  const byTenant = new Map<string, Candidate[]>();
-  for (const c of afterPools) {
-    const list = byTenant.get(c.row.tenant_id) ?? [];
-    list.push(c);
-    byTenant.set(c.row.tenant_id, list);
+  const waiting: Waiting[] = [];
+  const refunds = new Map<BucketLine, number>();
+  for (const c of candidates) {
+    const delayMs = refusedAfter.get(c);
+    if (delayMs === undefined) {
+      granted.push(c);
+      continue;
+    }
+    waiting.push({ cand: c, delayMs });
+    for (const line of grantedBy.get(c) ?? []) refunds.set(line, (refunds.get(line) ?? 0) + c.cost);
   }
   await Promise.all(
-    [...byTenant].map(async ([tenantId, cands]) => {
-      const rate = tenantMps.get(tenantId) ?? DEFAULT_TENANT_MPS;
-      const grant = await env.RATE_LIMITER.getByName(`tenant:${tenantId}`).take(
-        rate,
-        cands.map((c) => c.cost),
-        now,
-      );
-      granted.push(...cands.slice(0, grant.count));
-      const refused = cands.slice(grant.count);
-      deny(refused, rate, grant.retryAfterMs);
-      const refunds = new Map<string, { rate: number; n: number }>();
-      for (const c of refused) {
-        if (c.carrier.id === null || !c.carrier.mps) continue;
-        const r = refunds.get(c.carrier.id) ?? { rate: c.carrier.mps, n: 0 };
-        r.n += c.cost;
-        refunds.set(c.carrier.id, r);
-      }
-      await Promise.all(
-        [...refunds].map(([id, r]) => env.RATE_LIMITER.getByName(`carrier:${id}`).refund(r.rate, r.n, now)),
-      );
-    }),
+    [...refunds].map(([line, n]) => env.RATE_LIMITER.getByName(line.name).refund(line.rate, n, now)),
   );
   return { granted, waiting };
 }
@@ -555,7 +597,12 @@ async function deferForTokens(env: Env, waiting: Waiting[], now: number): Promis
  * Claims the granted rows (queued → sending, attempts + 1) in one batch together with their sticky
  * senders, then calls the carriers for exactly the rows whose claim changed them.
  */
-async function claimAndSend(env: Env, granted: Candidate[], now: number): Promise<Sent[]> {
+async function claimAndSend(
+  env: Env,
+  granted: Candidate[],
+  sticky: Map<string, string>,
+  now: number,
+): Promise<Sent[]> {
   const at = iso(now);
   const stmts: D1PreparedStatement[] = bulkTransitionStatements(env.DB, {
     to: "sending",
@@ -572,32 +619,32 @@ async function claimAndSend(env: Env, granted: Candidate[], now: number): Promis
       detail: c.carrier.id === null ? "sandbox" : `carrier ${c.carrier.id}`,
     })),
   });
-  const stickyPairs = granted
-    .filter((c) => c.carrier.id !== null && (c.carrier.fromNumbers?.length ?? 0) > 0)
-    .map((c) => ({ c: c.carrier.id, p: c.row.to, f: pickFromPool(c.carrier.fromNumbers ?? [], c.row.to) }));
-  if (stickyPairs.length > 0) {
+  // Sticky sender: the remembered pool number while it is still in the pool, else a new pick,
+  // remembered in the same batch as the claim.
+  const senders = new Map<Candidate, string | null>();
+  const remember = new Map<string, { c: string; p: string; f: string }>();
+  for (const c of granted) {
+    const pool = c.carrier.fromNumbers ?? [];
+    if (c.carrier.id === null || pool.length === 0) {
+      senders.set(c, null);
+      continue;
+    }
+    const remembered = sticky.get(`${c.carrier.id}|${c.row.to}`);
+    const from = remembered && pool.includes(remembered) ? remembered : pickFromPool(pool, c.row.to);
+    senders.set(c, from);
+    if (from && from !== remembered)
+      remember.set(`${c.carrier.id}|${c.row.to}`, { c: c.carrier.id, p: c.row.to, f: from });
+  }
+  if (remember.size > 0) {
     stmts.push(
       env.DB.prepare(
-        `INSERT OR IGNORE INTO sticky_senders (carrier_id, phone, from_number)
-         SELECT json_extract(value, '$.c'), json_extract(value, '$.p'), json_extract(value, '$.f') FROM json_each(?)`,
-      ).bind(JSON.stringify(stickyPairs)),
-      env.DB.prepare(
-        `SELECT s.carrier_id, s.phone, s.from_number FROM sticky_senders s
-           JOIN json_each(?) j ON s.carrier_id = json_extract(j.value, '$.c') AND s.phone = json_extract(j.value, '$.p')`,
-      ).bind(JSON.stringify(stickyPairs)),
+        `INSERT INTO sticky_senders (carrier_id, phone, from_number)
+         SELECT json_extract(value, '$.c'), json_extract(value, '$.p'), json_extract(value, '$.f') FROM json_each(?) WHERE true
+         ON CONFLICT (carrier_id, phone) DO UPDATE SET from_number = excluded.from_number`,
+      ).bind(JSON.stringify([...remember.values()])),
     );
   }
   const results = await env.DB.batch(stmts);
-  const sticky = new Map<string, string>();
-  if (stickyPairs.length > 0) {
-    const rows = (results[results.length - 1]?.results ?? []) as {
-      carrier_id: string;
-      phone: string;
-      from_number: string;
-    }[];
-    for (const r of rows) sticky.set(`${r.carrier_id}|${r.phone}`, r.from_number);
-  }
-
   const moved = movedIds(results[0]);
   const claimed: Candidate[] = [];
   for (const c of granted) {
@@ -605,16 +652,9 @@ async function claimAndSend(env: Env, granted: Candidate[], now: number): Promis
     else ackAll(c.msgs);
   }
 
-  const repair: { c: string; p: string; f: string }[] = [];
-  const sent = await Promise.all(
+  return Promise.all(
     claimed.map(async (c): Promise<Sent> => {
-      const pool = c.carrier.fromNumbers ?? [];
-      let from: string | null = null;
-      if (c.carrier.id !== null && pool.length > 0) {
-        const remembered = sticky.get(`${c.carrier.id}|${c.row.to}`);
-        from = remembered && pool.includes(remembered) ? remembered : pickFromPool(pool, c.row.to);
-        if (from && from !== remembered) repair.push({ c: c.carrier.id, p: c.row.to, f: from });
-      }
+      const from = senders.get(c) ?? null;
       const validitySeconds =
         c.row.expires_at === null
           ? undefined
@@ -642,17 +682,6 @@ async function claimAndSend(env: Env, granted: Candidate[], now: number): Promis
       return { cand: c, from, result };
     }),
   );
-  if (repair.length > 0) {
-    await env.DB.prepare(
-      `UPDATE sticky_senders SET from_number = (SELECT json_extract(j.value, '$.f') FROM json_each(?1) j
-         WHERE json_extract(j.value, '$.c') = sticky_senders.carrier_id AND json_extract(j.value, '$.p') = sticky_senders.phone)
-       WHERE EXISTS (SELECT 1 FROM json_each(?1) j
-         WHERE json_extract(j.value, '$.c') = sticky_senders.carrier_id AND json_extract(j.value, '$.p') = sticky_senders.phone)`,
-    )
-      .bind(JSON.stringify(repair))
-      .run();
-  }
-  return sent;
 }
 
 /** Writes every carrier result with its status event in one batch, then acks or retries each delivery. */
@@ -806,7 +835,17 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
         WHERE status IN ('queued', 'sending') AND id IN (SELECT value FROM json_each(?))`,
     )
       .bind(JSON.stringify(ids))
-      .all<OutboxRow & { error_code: string | null; error_message: string | null }>();
+      .all<{
+        id: string;
+        tenant_id: string;
+        contact_id: string | null;
+        program_id: string | null;
+        to: string;
+        segments: number;
+        error_code: string | null;
+        error_message: string | null;
+        attempts: number;
+      }>();
     if (results.length > 0) {
       const stmts = results.flatMap((r) =>
         transitionStatements(env.DB, {
@@ -878,24 +917,33 @@ export async function sweepOutbox(env: Env, now: number): Promise<void> {
   );
 
   // 2. Due scheduled rows (send_at reached, quiet hours over) become queued and ring the doorbell.
-  await pages(
-    env,
-    `SELECT ${cols} FROM messages m WHERE m.status = 'scheduled' AND m.scheduled_at <= ? AND ${NOT_PAUSED}
-      ORDER BY m.scheduled_at LIMIT ${SWEEP_PAGE}`,
-    [at],
-    async (rows) => {
-      const [moved] = await env.DB.batch(
-        bulkTransitionStatements(env.DB, {
-          to: "queued",
-          from: ["scheduled"],
-          at,
-          set: { next_attempt_at: at },
-          rows: rows.map((r) => ({ tenantId: r.tenant_id, messageId: r.id })),
-        }),
-      );
-      await enqueueDispatch(env, [...movedIds(moved)]);
-    },
-  );
+  //    Pipelined: each page's write batch also reads the next page, and a page is enqueued while
+  //    the next one is written (its rows are committed before their ids go on the queue).
+  const dueSql = `SELECT ${cols} FROM messages m WHERE m.status = 'scheduled' AND m.scheduled_at <= ? AND ${NOT_PAUSED}
+      ORDER BY m.scheduled_at LIMIT ${SWEEP_PAGE}`;
+  const duePage = () => env.DB.prepare(dueSql).bind(at);
+  let page = (await duePage().all<SweepRow>()).results;
+  let ringing: Promise<void> = Promise.resolve();
+  for (let i = 0; i < SWEEP_MAX_PAGES && page.length > 0; i++) {
+    const more = page.length === SWEEP_PAGE && i + 1 < SWEEP_MAX_PAGES;
+    const results = await env.DB.batch([
+      ...bulkTransitionStatements(env.DB, {
+        to: "queued",
+        from: ["scheduled"],
+        at,
+        set: { next_attempt_at: at },
+        rows: page.map((r) => ({ tenantId: r.tenant_id, messageId: r.id })),
+      }),
+      ...(more ? [duePage()] : []),
+    ]);
+    await ringing;
+    ringing = enqueueDispatch(env, [...movedIds(results[0])]);
+    // Let other events of this isolate in between pages: the dispatcher can start on the first page
+    // while the rest is released (locally, workerd would otherwise hold it until the tick ends).
+    await new Promise((r) => setTimeout(r, 0));
+    page = more ? ((results[2]?.results ?? []) as SweepRow[]) : [];
+  }
+  await ringing;
 
   // 3. Queued rows whose lease ran out 2+ minutes ago lost their queue message: ring again.
   const stale = iso(now - LEASE_GRACE_MS);

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { phoneHash } from "../../src/lib/crypto";
 import { newId } from "../../src/lib/ids";
 import { iso } from "../../src/lib/time";
 import {
@@ -10,6 +11,7 @@ import {
   insertContact,
   insertMessage,
   message,
+  nextPhone,
   TWILIO_SID,
   tenant,
 } from "./fixtures";
@@ -320,6 +322,31 @@ describe("re-checks just before the carrier call", () => {
     expect(await message(id)).toMatchObject({ status: "suppressed", status_reason: "opted_out" });
     expect(calls).toHaveLength(0);
   });
+
+  it.each([
+    ["a row carrying its phone hash", false],
+    ["a row written before messages carried the hash", true],
+  ])(
+    "suppresses a message whose phone was opted out after it was queued (%s)",
+    async (_, withoutPhoneHash) => {
+      const t = await tenant();
+      await insertCarrier(t.id);
+      const { calls } = fakeTwilio();
+      const to = nextPhone();
+      const id = await insertMessage(t.id, { to, withoutPhoneHash });
+      // No contact: only the kept opt-out (by keyed phone hash) knows this phone said STOP.
+      await env.DB.prepare(
+        "INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at) VALUES (?, ?, 'opted_out', ?)",
+      )
+        .bind(t.id, await phoneHash(env.ENCRYPTION_KEY, t.id, to), iso(Date.now()))
+        .run();
+      const other = await insertMessage(t.id, { withoutPhoneHash });
+      await dispatch([id, other]);
+      expect(await message(id)).toMatchObject({ status: "suppressed", status_reason: "opted_out" });
+      expect((await message(other)).status).toBe("sent");
+      expect(calls).toHaveLength(1);
+    },
+  );
 
   it("still sends a keyword reply (the STOP confirmation) to an unsubscribed contact", async () => {
     const t = await tenant();

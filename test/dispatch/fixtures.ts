@@ -7,7 +7,7 @@ import {
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import worker from "../../src/index";
-import { encryptSecret } from "../../src/lib/crypto";
+import { encryptSecret, phoneHash } from "../../src/lib/crypto";
 import { newId } from "../../src/lib/ids";
 import { iso } from "../../src/lib/time";
 import type { DispatchJob } from "../../src/pipeline/jobs";
@@ -81,6 +81,8 @@ export interface OutboxOptions {
   category?: "transactional" | "marketing";
   errorCode?: string | null;
   keywordReply?: boolean;
+  /** A row written before messages carried `phone_hash` (dispatch hashes its phone itself). */
+  withoutPhoneHash?: boolean;
 }
 
 let phoneN = 0;
@@ -90,17 +92,19 @@ export const nextPhone = (): string => `+1415555${String(1000 + (phoneN++ % 9000
 export async function insertMessage(tenantId: string, o: OutboxOptions = {}): Promise<string> {
   const id = newId("message");
   const now = Date.now();
+  const to = o.to ?? nextPhone();
   await env.DB.prepare(
-    `INSERT INTO messages (id, tenant_id, contact_id, "to", body, body_hash, encoding, segments, characters, category,
-       quiet_hours, status, scheduled_at, expires_at, next_attempt_at, carrier_id, carrier_pinned, attempts,
+    `INSERT INTO messages (id, tenant_id, contact_id, "to", phone_hash, body, body_hash, encoding, segments, characters,
+       category, quiet_hours, status, scheduled_at, expires_at, next_attempt_at, carrier_id, carrier_pinned, attempts,
        error_code, keyword_reply, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'h', 'GSM-7', ?, 20, ?, 'ignore', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, 'h', 'GSM-7', ?, 20, ?, 'ignore', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,
       tenantId,
       o.contactId ?? null,
-      o.to ?? nextPhone(),
+      to,
+      o.withoutPhoneHash ? null : await phoneHash(env.ENCRYPTION_KEY, tenantId, to),
       o.body ?? "Your code is 123456",
       o.segments ?? 1,
       o.category ?? "transactional",

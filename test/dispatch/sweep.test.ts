@@ -70,6 +70,42 @@ describe("sweepOutbox", () => {
     expect((await message(later)).status).toBe("scheduled");
   });
 
+  it("releases more due rows than one page in one tick, each queued and enqueued once", async () => {
+    const t = await tenant();
+    const now = Date.now();
+    const n = 1_250; // three pages of the sweep
+    await env.DB.prepare(
+      `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?3)
+       INSERT INTO messages (id, tenant_id, "to", body, body_hash, encoding, segments, characters, category,
+         quiet_hours, status, scheduled_at, expires_at, created_at, updated_at)
+       SELECT 'msg_sweep' || ?1 || i, ?1, '+1415' || (5550000 + i), 'Due ' || i, 'h', 'GSM-7', 1, 5, 'transactional',
+         'ignore', 'scheduled', ?2, NULL, ?2, ?2 FROM seq`,
+    )
+      .bind(t.id, iso(now - MIN), n)
+      .run();
+    const enqueued: string[] = [];
+    const sendBatch = env.DISPATCH_QUEUE.sendBatch.bind(env.DISPATCH_QUEUE);
+    vi.spyOn(env.DISPATCH_QUEUE, "sendBatch").mockImplementation(async (batch, options) => {
+      for (const m of batch) enqueued.push((m.body as { messageId: string }).messageId);
+      return sendBatch(batch, options);
+    });
+    await sweepOutbox(env, now);
+    const ours = enqueued.filter((id) => id.startsWith(`msg_sweep${t.id}`));
+    expect(ours).toHaveLength(n);
+    expect(new Set(ours).size).toBe(n);
+    const counts = await env.DB.prepare(
+      `SELECT (SELECT count(*) FROM messages WHERE tenant_id = ?1 AND status = 'scheduled') AS left,
+              (SELECT count(*) FROM message_events WHERE tenant_id = ?1 AND status = 'queued') AS queued_events`,
+    )
+      .bind(t.id)
+      .first<{ left: number; queued_events: number }>();
+    expect(counts).toEqual({ left: 0, queued_events: n });
+    // Not this test's subject: keep the real consumer from spending the next tests' time on them.
+    await env.DB.prepare("UPDATE messages SET status = 'canceled' WHERE tenant_id = ? AND status = 'queued'")
+      .bind(t.id)
+      .run();
+  });
+
   it("holds the scheduled and queued messages of a paused program until it resumes", async () => {
     const t = await tenant();
     const now = Date.now();

@@ -14,6 +14,8 @@ export const messages = sqliteTable(
     /** Unique per tenant: a program sends once per contact per occurrence. */
     occurrenceKey: text("occurrence_key"),
     to: text("to").notNull(),
+    /** Keyed hash of `to` (as in `suppressions`): dispatch re-checks opt-outs in SQL, without hashing. */
+    phoneHash: text("phone_hash"),
     from: text("from"),
     body: text("body").notNull(),
     /** SHA-256 of the body without the opt-out footer: content dedupe. */

@@ -9,10 +9,11 @@ import {
 } from "../../domain/quiet-hours";
 import { mentionsStop } from "../../domain/template";
 import { candidateZones, isFloridaOrOklahoma } from "../../domain/timezones";
-import { phoneHash, sha256Hex } from "../../lib/crypto";
+import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
 import { enqueueDispatch } from "../../pipeline/enqueue";
+import { hashPhones } from "../contacts/consent";
 import type { ServiceContext } from "../context";
 import { getTenant, type TenantRow } from "../tenants/tenants";
 import { type MessageStatus, PENDING_STATUSES, type SuppressionReason, transitionStatements } from "./status";
@@ -90,6 +91,7 @@ interface InsertRow {
   event_id: string | null;
   occurrence_key: string | null;
   to: string;
+  phone_hash: string | null;
   body: string;
   body_hash: string;
   encoding: string;
@@ -119,6 +121,7 @@ const INSERT_COLUMNS = [
   "event_id",
   "occurrence_key",
   "to",
+  "phone_hash",
   "body",
   "body_hash",
   "encoding",
@@ -215,10 +218,8 @@ async function createChunk(
   const contactIds = [...new Set(inputs.flatMap((m) => (m.contactId ? [m.contactId] : [])))];
   const occurrenceKeys = [...new Set(inputs.flatMap((m) => (m.occurrenceKey ? [m.occurrenceKey] : [])))];
   const marketingPhones = [...new Set(inputs.filter((m) => m.category === "marketing").map((m) => m.to))];
-  const hashes = new Map<string, string>();
-  await Promise.all(
-    phones.map(async (p) => hashes.set(p, await phoneHash(ctx.env.ENCRYPTION_KEY, ctx.tenantId, p))),
-  );
+  const phoneHashes = await hashPhones(ctx, phones);
+  const hashes = new Map(phones.map((p, i) => [p, phoneHashes[i] as string]));
   const bodyHashes = await Promise.all(inputs.map((m) => sha256Hex(m.body)));
 
   const dedupeSince = iso(nowMs - tenant.dedupeWindowHours * HOUR_MS);
@@ -412,6 +413,7 @@ async function createChunk(
         event_id: input.eventId ?? null,
         occurrence_key: key ?? null,
         to: input.to,
+        phone_hash: hashes.get(input.to) ?? null,
         body,
         body_hash: bodyHash,
         encoding: analysis.encoding,

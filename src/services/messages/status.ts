@@ -97,41 +97,59 @@ export function bulkTransitionStatements(d1: D1Database, t: BulkTransition): D1P
   if (t.rows.length === 0) return [];
   const from = (t.from ?? ALLOWED_FROM[t.to]).filter((s) => ALLOWED_FROM[t.to].includes(s));
   const uniform: Record<string, Value> = { status: t.to, updated_at: t.at, ...t.set };
-  const perRow = [...new Set(t.rows.flatMap((r) => Object.keys(r.set ?? {})))];
-  for (const c of [...Object.keys(uniform), ...perRow])
-    if (!SAFE_COLUMN.test(c)) throw new Error(`bad column ${c}`);
-  // Keyed by message id: each row finds its own values with one indexed lookup of the JSON object,
-  // and the target rows are found through the primary key (`id IN (SELECT key …)`), never by a scan.
-  const byId: Record<string, { t: string; e: string; d: string | null; s: Record<string, Value> }> = {};
+  // A per-row column whose value is the same on every row is set like a uniform one.
+  const perRow: string[] = [];
+  for (const c of new Set(t.rows.flatMap((r) => Object.keys(r.set ?? {})))) {
+    const first = t.rows[0]?.set?.[c];
+    if (first !== undefined && t.rows.every((r) => r.set?.[c] === first)) uniform[c] = first;
+    else perRow.push(c);
+  }
+  for (const c of Object.keys(uniform)) if (!SAFE_COLUMN.test(c)) throw new Error(`bad column ${c}`);
+  for (const c of perRow) if (!SAFE_COLUMN.test(c)) throw new Error(`bad column ${c}`);
+  // One JSON object keyed by message id, bound once per statement (?1): each statement walks it once
+  // with json_each and reaches every target row through the primary key, never by a scan (`+status`
+  // and CROSS JOIN keep SQLite from starting at the status index instead).
+  const byId: Record<string, { t: string; e: string; d?: string | null; s?: Record<string, Value> }> = {};
+  const sameDetail = t.rows.every((r) => (r.detail ?? null) === (t.rows[0]?.detail ?? null));
   for (const r of t.rows) {
-    byId[r.messageId] = { t: r.tenantId, e: newId("messageEvent"), d: r.detail ?? null, s: r.set ?? {} };
+    const s: Record<string, Value> = {};
+    for (const c of perRow) s[c] = r.set?.[c] ?? null;
+    byId[r.messageId] = {
+      t: r.tenantId,
+      e: newId("messageEvent"),
+      ...(sameDetail ? {} : { d: r.detail ?? null }),
+      ...(perRow.length > 0 ? { s } : {}),
+    };
   }
   const json = JSON.stringify(byId);
-  const field = (alias: string, path: string) => `json_extract(?, '$."' || ${alias}.id || '".${path}')`;
+  const field = (path: string) => `json_extract(j.value, '$.${path}')`;
+  const uniformCols = Object.keys(uniform);
   const assignments = [
-    ...Object.keys(uniform).map((c) => `"${c}" = ?`),
-    ...perRow.map((c) => `"${c}" = ${field("messages", `s.${c}`)}`),
+    ...uniformCols.map((c, i) => `"${c}" = ?${i + 2}`),
+    ...perRow.map((c) => `"${c}" = ${field(`s.${c}`)}`),
     ...(t.incrementAttempts ? ['"attempts" = messages."attempts" + 1'] : []),
   ];
+  const fromAt = uniformCols.length + 2;
   const update = d1
     .prepare(
       `UPDATE messages SET ${assignments.join(", ")}
-        WHERE messages.id IN (SELECT key FROM json_each(?))
-          AND messages.tenant_id = ${field("messages", "t")}
-          AND messages.status IN (${from.map(() => "?").join(", ") || "NULL"})
+         FROM json_each(?1) AS j
+        WHERE messages.id = j.key
+          AND messages.tenant_id = ${field("t")}
+          AND +messages.status IN (${from.map((_, i) => `?${fromAt + i}`).join(", ") || "NULL"})
         RETURNING messages.id AS id`,
     )
-    .bind(...Object.values(uniform), ...perRow.map(() => json), json, json, ...from);
+    .bind(json, ...Object.values(uniform), ...from);
   const events = d1
     .prepare(
       `INSERT INTO message_events (id, tenant_id, message_id, status, detail, at)
-       SELECT ${field("m", "e")}, m.tenant_id, m.id, ?, ${field("m", "d")}, ?
-         FROM messages m
-        WHERE m.id IN (SELECT key FROM json_each(?)) AND m.tenant_id = ${field("m", "t")}
-          AND m.status = ? AND m.updated_at = ?
-          AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id AND e.at = ? AND e.status = ?)`,
+       SELECT ${field("e")}, m.tenant_id, m.id, ?2, ${sameDetail ? "?4" : field("d")}, ?3
+         FROM json_each(?1) AS j CROSS JOIN messages m ON m.id = j.key
+        WHERE m.tenant_id = ${field("t")}
+          AND m.status = ?2 AND m.updated_at = ?3
+          AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id AND e.at = ?3 AND e.status = ?2)`,
     )
-    .bind(json, t.to, json, t.at, json, json, t.to, t.at, t.at, t.to);
+    .bind(json, t.to, t.at, ...(sameDetail ? [t.rows[0]?.detail ?? null] : []));
   return [update, events];
 }
 
