@@ -153,7 +153,11 @@ try {
   const hRate = median(fan.herald.map((r) => r.rate));
   const bRate = median(fan.bare.map((r) => r.rate));
   const fanRatio = hRate / bRate;
-  console.log(`fan-out herald/bare = ${(fanRatio * 100).toFixed(1)} % (medians)`);
+  console.log(
+    `fan-out herald/bare = ${(fanRatio * 100).toFixed(1)} % (medians); by round ${fan.herald
+      .map((h, i) => `${((h.rate / (fan.bare[i]?.rate ?? Number.NaN)) * 100).toFixed(0)} %`)
+      .join(", ")}`,
+  );
   if (e2e) await record(fan, e2e, hRate, bRate, fanRatio);
 } finally {
   clearTimeout(hardStop);
@@ -185,6 +189,10 @@ between them. Rate = messages that reached the double ÷ (last arrival − start
 ${[...fan.herald, ...fan.bare].map(row).join("\n")}
 ${row(e2e.herald)}
 ${row(e2e.bare)}
+
+Round by round (each Herald round ÷ the bare round right after it): ${fan.herald
+      .map((h, i) => `${((h.rate / (fan.bare[i]?.rate ?? Number.NaN)) * 100).toFixed(0)} %`)
+      .join(", ")}.
 
 **Fan-out: Herald / bare = ${(fanRatio * 100).toFixed(1)} %** (medians ${hRate.toFixed(0)} vs ${bRate.toFixed(0)} msg/s; target ≥ 50 %: ${fanRatio >= 0.5 ? "met" : "not met"}).
 End to end: Herald / bare = ${(e2eRatio * 100).toFixed(1)} % (per-request API work dominates there).
