@@ -48,7 +48,7 @@ export class RateLimiter extends DurableObject<Env> {
     return { granted: r.granted, count: r.count, retryAfterMs: r.retryAfterMs };
   }
 
-  /** Returns tokens taken but not used (e.g. the tenant bucket refused what the carrier pool granted). */
+  /** Returns tokens taken but not used (the other bucket of a message refused it: carrier pool or tenant). */
   refund(rate: number, n: number, now: number = Date.now()): void {
     if (!(rate > 0) || !(n > 0)) return;
     this.save(refund(this.current(), rate, n, now));
