@@ -1,3 +1,5 @@
+import type { DueBuild } from "../services/programs/due";
+
 /** Queue message bodies. Queues carry ids, never message bodies (D1 is the source of truth). */
 
 /** Dispatch queue: one outbox row to send. */
@@ -10,4 +12,6 @@ export type WorkJob =
   | { kind: "hook"; deliveryId: string }
   | { kind: "webhook"; deliveryId: string }
   /** The rest of a `POST /v1/programs/{id}/run` audience, continued from the run's cursor. */
-  | { kind: "run"; runId: string };
+  | { kind: "run"; runId: string }
+  /** The rest of a program's due rows (attribute dates, schedules in each contact's zone), from a cursor. */
+  | ({ kind: "due" } & DueBuild);

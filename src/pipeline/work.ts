@@ -1,12 +1,14 @@
 import type { Env } from "../env";
 import { processHookDelivery } from "../hooks/process";
+import { serviceContext } from "../services/context";
+import { continueDueBuild } from "../services/programs/due";
 import { continueRun } from "../services/programs/run";
 import { attemptWebhookDelivery } from "../services/webhooks/deliver";
 import type { WorkJob } from "./jobs";
 
 /**
- * Work queue consumer: storefront hook deliveries, outbound webhook attempts and the rest of large
- * program runs. Each job is
+ * Work queue consumer: storefront hook deliveries, outbound webhook attempts, the rest of large
+ * program runs and of large programs' due rows. Each job is
  * idempotent (it claims its row first), so a redelivered queue message does nothing new.
  * Webhook retries are new jobs with `delaySeconds` (acked here), not `retry()`: a 24-hour
  * backoff schedule must not count against the queue's `max_retries`.
@@ -33,6 +35,8 @@ export async function handleWorkBatch(
           }
         } else if (job.kind === "run") {
           await continueRun(env, job.runId);
+        } else if (job.kind === "due") {
+          await continueDueBuild(serviceContext(env, job.tenantId), job);
         }
         msg.ack();
       } catch (err) {

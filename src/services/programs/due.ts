@@ -5,7 +5,8 @@ import { iso, nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { type ContactRow, contactZone, loadTenant, type ProgramRow, type TenantRow } from "./scope";
 
-const PAGE = 500;
+/** Contacts per page when due rows are computed. */
+export const DUE_PAGE = 500;
 
 type DueContact = Pick<ContactRow, "id" | "timezone" | "attributes">;
 
@@ -67,8 +68,8 @@ async function upsertDue(
   rows: DueRow[],
   armedAt: string,
 ): Promise<void> {
-  for (let i = 0; i < rows.length; i += PAGE) {
-    const chunk = rows.slice(i, i + PAGE);
+  for (let i = 0; i < rows.length; i += DUE_PAGE) {
+    const chunk = rows.slice(i, i + DUE_PAGE);
     await ctx.env.DB.prepare(
       `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
        SELECT ?1, json_extract(j.value, '$.c'), ?2, json_extract(j.value, '$.d'), json_extract(j.value, '$.o'), ?3
@@ -83,37 +84,114 @@ async function upsertDue(
   }
 }
 
-/** Recomputes every due row of one program (program created, trigger changed, paused, resumed, archived). */
+/** Pages of contacts whose due rows a (re)build writes inside the request; the rest go to the work queue. */
+export const DUE_INLINE_PAGES = 4;
+/** Pages one work-queue job writes before it hands the rest to the next job. */
+export const DUE_JOB_PAGES = 20;
+
+/**
+ * A build of one program's due rows, resumable from `after` (the last contact id written). It
+ * names the program version it belongs to (trigger, activation): a build whose program was changed,
+ * paused or archived meanwhile writes nothing more.
+ */
+export interface DueBuild {
+  tenantId: string;
+  programId: string;
+  trigger: string;
+  activatedAt: string | null;
+  /** Occurrences due before this moment are not sent (no retroactive sends). */
+  armedAt: string;
+  /** Schedules start from their next run after this moment. */
+  now: number;
+  after: string;
+}
+
+/**
+ * Recomputes every due row of one program (program created, trigger changed, paused, resumed,
+ * archived). The first pages are written in the request; a larger tenant's rest is written by
+ * work-queue jobs, so creating a program over a million contacts answers at once.
+ */
 export async function rebuildProgramDue(ctx: ServiceContext, program: ProgramRow): Promise<void> {
   await ctx.env.DB.prepare("DELETE FROM program_due WHERE program_id = ?").bind(program.id).run();
   if (!isMaterialised(program)) return;
+  const build: DueBuild = {
+    tenantId: ctx.tenantId,
+    programId: program.id,
+    trigger: JSON.stringify(program.trigger),
+    activatedAt: program.activatedAt,
+    armedAt: nowIso(),
+    now: Date.now(),
+    after: "",
+  };
+  const after = await writeDuePages(ctx, program, build, DUE_INLINE_PAGES);
+  if (after !== null) await ctx.env.WORK_QUEUE.send({ kind: "due", ...build, after });
+}
+
+/**
+ * Work-queue continuation of a build. Idempotent: rows already there are kept (a redelivered job
+ * writes nothing new), and a build whose program changed since stops.
+ */
+export async function continueDueBuild(ctx: ServiceContext, build: DueBuild): Promise<void> {
+  const program = await ctx.db
+    .select()
+    .from(programs)
+    .where(and(eq(programs.tenantId, ctx.tenantId), eq(programs.id, build.programId)))
+    .get();
+  if (!program || !isCurrent(program, build)) return;
+  const after = await writeDuePages(ctx, program, build, DUE_JOB_PAGES);
+  if (after !== null) await ctx.env.WORK_QUEUE.send({ kind: "due", ...build, after });
+}
+
+const isCurrent = (p: ProgramRow, build: DueBuild): boolean =>
+  isMaterialised(p) && JSON.stringify(p.trigger) === build.trigger && p.activatedAt === build.activatedAt;
+
+/** Writes up to `maxPages` pages of due rows after `build.after`; the cursor to go on from, or null when done. */
+async function writeDuePages(
+  ctx: ServiceContext,
+  program: ProgramRow,
+  build: DueBuild,
+  maxPages: number,
+): Promise<string | null> {
   const tenant = await loadTenant(ctx);
-  const now = Date.now();
-  const armedAt = nowIso();
   const t = program.trigger;
   const hasField: SQL | undefined =
     t.type === "date"
       ? sql`json_extract(${contacts.attributes}, ${`$.${t.field.slice("attributes.".length)}`}) IS NOT NULL`
       : undefined;
-  let after = "";
-  for (;;) {
+  let after = build.after;
+  for (let i = 0; i < maxPages; i++) {
     const page = await ctx.db
       .select({ id: contacts.id, timezone: contacts.timezone, attributes: contacts.attributes })
       .from(contacts)
       .where(and(eq(contacts.tenantId, ctx.tenantId), gt(contacts.id, after), hasField))
       .orderBy(asc(contacts.id))
-      .limit(PAGE)
+      .limit(DUE_PAGE)
       .all();
     const rows: DueRow[] = [];
     for (const c of page) {
-      const due = dueFor(program, c, tenant, now);
+      const due = dueFor(program, c, tenant, build.now);
       if (due) rows.push({ c: c.id, d: due.dueAt, o: due.occurrence });
     }
-    await upsertDue(ctx, program.id, rows, armedAt);
+    if (rows.length > 0) {
+      // Kept on conflict: a row already there was re-armed by a contact change since the build
+      // began (fresher), or written by this same page before (a redelivered job). Written only
+      // while the program is still the version this build is for.
+      await ctx.env.DB.prepare(
+        `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
+         SELECT ?1, json_extract(j.value, '$.c'), ?2, json_extract(j.value, '$.d'), json_extract(j.value, '$.o'), ?3
+           FROM json_each(?4) j
+          WHERE EXISTS (SELECT 1 FROM programs p WHERE p.id = ?1 AND p.status = 'active'
+                          AND p.trigger = ?5 AND p.activated_at IS ?6)
+         ON CONFLICT (program_id, contact_id) DO NOTHING`,
+      )
+        .bind(program.id, ctx.tenantId, build.armedAt, JSON.stringify(rows), build.trigger, build.activatedAt)
+        .run();
+    }
     const last = page.at(-1);
-    if (!last || page.length < PAGE) break;
+    if (!last || page.length < DUE_PAGE) return null;
     after = last.id;
   }
+  return after;
 }
 
 /**
@@ -138,8 +216,8 @@ export async function refreshContactDue(ctx: ServiceContext, contactIds: string[
   const tenant = await loadTenant(ctx);
   const now = Date.now();
   const armedAt = nowIso();
-  for (let i = 0; i < contactIds.length; i += PAGE) {
-    const ids = contactIds.slice(i, i + PAGE);
+  for (let i = 0; i < contactIds.length; i += DUE_PAGE) {
+    const ids = contactIds.slice(i, i + DUE_PAGE);
     const rows = await ctx.db
       .select({ id: contacts.id, timezone: contacts.timezone, attributes: contacts.attributes })
       .from(contacts)
