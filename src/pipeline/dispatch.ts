@@ -835,17 +835,7 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
         WHERE status IN ('queued', 'sending') AND id IN (SELECT value FROM json_each(?))`,
     )
       .bind(JSON.stringify(ids))
-      .all<{
-        id: string;
-        tenant_id: string;
-        contact_id: string | null;
-        program_id: string | null;
-        to: string;
-        segments: number;
-        error_code: string | null;
-        error_message: string | null;
-        attempts: number;
-      }>();
+      .all<SweepRow & { error_code: string | null; error_message: string | null }>();
     if (results.length > 0) {
       const stmts = results.flatMap((r) =>
         transitionStatements(env.DB, {
