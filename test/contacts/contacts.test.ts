@@ -304,6 +304,62 @@ describe("GET|PATCH|DELETE /v1/contacts/{id}", () => {
     expect((await t.api.del("/v1/contacts/ct_missing")).status).toBe(404);
   });
 
+  it("DELETE erases what other records hold about the contact and cancels what was still to go", async () => {
+    const t = await newTenant();
+    const c = await t.api.post<Contact>("/v1/contacts", {
+      phone: "+15125550177",
+      first_name: "Grace",
+      attributes: { billing_due_date: "2031-05-01" },
+    });
+    await t.api.post("/v1/programs", { name: "Billing", kind: "billing" });
+    const sent = await t.api.post<{ id: string }>("/v1/messages", {
+      contact_id: c.body.id,
+      body: "Hi Grace, your table is ready.",
+    });
+    const later = await t.api.post<{ id: string }>("/v1/messages", {
+      contact_id: c.body.id,
+      body: "Hi Grace, see you tomorrow.",
+      send_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    await t.api.post("/v1/events", {
+      name: "order.placed",
+      contact: { id: c.body.id },
+      data: { address: "1 Main St" },
+    });
+    await env.DB.prepare(
+      `INSERT INTO inbound_messages (id, tenant_id, contact_id, "from", "to", body, received_at, created_at)
+       VALUES ('in_erase', ?1, ?2, '+15125550177', '+15005550006', 'Running late, Grace', ?3, ?3)`,
+    )
+      .bind(t.id, c.body.id, new Date().toISOString())
+      .run();
+    const count = async (sql: string) =>
+      (await env.DB.prepare(sql).bind(t.id).first<{ n: number }>())?.n ?? 0;
+    expect(await count("SELECT count(*) AS n FROM program_due WHERE tenant_id = ?")).toBe(1);
+
+    expect((await t.api.del(`/v1/contacts/${c.body.id}`)).status).toBe(204);
+    const gone = await t.api.get<{ status: string; status_reason: string; to: string; body: string }>(
+      `/v1/messages/${later.body.id}`,
+    );
+    expect(gone.body).toMatchObject({
+      status: "canceled",
+      status_reason: "contact_deleted",
+      to: "+1512555XXXX",
+      body: "",
+    });
+    const old = await t.api.get<{ id: string; to: string; body: string }>(`/v1/messages/${sent.body.id}`);
+    expect(old.body).toMatchObject({ id: sent.body.id, to: "+1512555XXXX", body: "" });
+    const everything = JSON.stringify(
+      await Promise.all(
+        ["messages", "inbound_messages", "events", "program_due", "shopify_orders", "contacts"].map(
+          async (table) =>
+            (await env.DB.prepare(`SELECT * FROM ${table} WHERE tenant_id = ?`).bind(t.id).all()).results,
+        ),
+      ),
+    );
+    for (const trace of ["5125550177", "Grace", "1 Main St"]) expect(everything).not.toContain(trace);
+    expect(await count("SELECT count(*) AS n FROM program_due WHERE tenant_id = ?")).toBe(0);
+  });
+
   it("DELETE erases the contact but an opt-out outlives it", async () => {
     const t = await newTenant();
     const c = await t.api.post<Contact>("/v1/contacts", {

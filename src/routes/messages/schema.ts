@@ -44,7 +44,7 @@ export const MessageSchema = z
     status: MessageStatusSchema,
     status_reason: z.string().nullable().openapi({
       description:
-        "Why it is suppressed (`opted_out`, `no_consent`, `frequency_cap`, `duplicate`, `exited`, `invalid_number`, `missing_data`) or failed (the carrier's error, `carrier_deleted`, `unknown_outcome`).",
+        "Why it is suppressed (`opted_out`, `no_consent`, `frequency_cap`, `duplicate`, `exited`, `invalid_number`, `missing_data`) or failed (the carrier's error, `carrier_deleted`, `unknown_outcome`), expired (`validity_ended`) or canceled (`exited`, `opted_out` after STOP, `contact_deleted`, `program_archived`; null when canceled through the API or with its program).",
       example: null,
     }),
     scheduled_at: nullableTs(

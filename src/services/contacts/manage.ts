@@ -4,6 +4,7 @@ import { normalizePhone } from "../../domain/phone";
 import type { Filter } from "../../domain/segment-filter";
 import { invalidField, notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { cancelPendingMessages } from "../messages/create";
 import { listMatching, segmentReference } from "../segments/segments";
 import { hashPhone } from "./consent";
 import { type ContactInput, upsertContact } from "./upsert";
@@ -66,11 +67,39 @@ export async function patchContact(
  * Erases the contact's personal data (the row). An opt-out outlives it: the suppression by keyed
  * phone hash stays (and is written if it is somehow missing), as does the consent history.
  */
+/** A phone number with its last four digits masked, the way Twilio redacts message records. */
+const MASKED = (column: string) => `substr(${column}, 1, max(length(${column}) - 4, 0)) || 'XXXX'`;
+
+/**
+ * Erases a contact: its row, and the personal data other records hold about it. Pending messages
+ * are canceled (`contact_deleted`) first, so nothing more goes to the number; messages sent and
+ * received keep their ids, statuses and times but lose the text and all but the prefix of the
+ * number; event payloads, due dates, exits and the storefront's order link go. An opt-out
+ * outlives it all as a suppression kept by keyed phone hash. Consent records stay (they hold
+ * only that hash, the source and the keyword text: the proof of consent the law asks for).
+ */
 export async function deleteContact(ctx: ServiceContext, id: string): Promise<void> {
   const row = await getContact(ctx, id);
+  await cancelPendingMessages(ctx, { contactId: id }, { reason: "contact_deleted" });
   const db = ctx.env.DB;
+  const t = ctx.tenantId;
+  const now = new Date().toISOString();
   const statements = [
-    db.prepare(`DELETE FROM contacts WHERE tenant_id = ? AND id = ?`).bind(ctx.tenantId, id),
+    db.prepare("DELETE FROM contacts WHERE tenant_id = ? AND id = ?").bind(t, id),
+    db
+      .prepare(
+        `UPDATE messages SET "to" = ${MASKED('"to"')}, body = '', updated_at = ? WHERE tenant_id = ? AND contact_id = ?`,
+      )
+      .bind(now, t, id),
+    db
+      .prepare(
+        `UPDATE inbound_messages SET "from" = ${MASKED('"from"')}, body = '' WHERE tenant_id = ? AND contact_id = ?`,
+      )
+      .bind(t, id),
+    db.prepare("UPDATE events SET data = '{}' WHERE tenant_id = ? AND contact_id = ?").bind(t, id),
+    ...["program_due", "program_exits", "shopify_orders"].map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND contact_id = ?`).bind(t, id),
+    ),
   ];
   if (!row.subscribed) {
     statements.push(
@@ -79,7 +108,7 @@ export async function deleteContact(ctx: ServiceContext, id: string): Promise<vo
           `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at) VALUES (?, ?, 'opted_out', ?)
            ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
         )
-        .bind(ctx.tenantId, await hashPhone(ctx, row.phone), row.unsubscribedAt ?? new Date().toISOString()),
+        .bind(t, await hashPhone(ctx, row.phone), row.unsubscribedAt ?? now),
     );
   }
   await db.batch(statements);

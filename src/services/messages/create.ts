@@ -488,7 +488,8 @@ export type CancelWhere =
   | { messageId: string }
   | { phone: string }
   | { programId: string; contactId: string }
-  | { programId: string };
+  | { programId: string }
+  | { contactId: string };
 
 const CANCEL_PAGE = 200;
 
@@ -508,9 +509,11 @@ export async function cancelPendingMessages(
       ? eq(messages.id, where.messageId)
       : "phone" in where
         ? eq(messages.to, where.phone)
-        : "contactId" in where
-          ? and(eq(messages.programId, where.programId), eq(messages.contactId, where.contactId))
-          : eq(messages.programId, where.programId);
+        : "programId" in where
+          ? "contactId" in where
+            ? and(eq(messages.programId, where.programId), eq(messages.contactId, where.contactId))
+            : eq(messages.programId, where.programId)
+          : eq(messages.contactId, where.contactId);
   let canceled = 0;
   const seen = new Set<string>();
   for (;;) {
