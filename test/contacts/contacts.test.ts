@@ -312,6 +312,7 @@ describe("GET|PATCH|DELETE /v1/contacts/{id}", () => {
       attributes: { billing_due_date: "2031-05-01" },
     });
     await t.api.post("/v1/programs", { name: "Billing", kind: "billing" });
+    await t.api.post("/v1/carriers", { provider: "sandbox", credentials: {}, from: ["+15005550006"] });
     const sent = await t.api.post<{ id: string }>("/v1/messages", {
       contact_id: c.body.id,
       body: "Hi Grace, your table is ready.",
@@ -331,6 +332,12 @@ describe("GET|PATCH|DELETE /v1/contacts/{id}", () => {
        VALUES ('in_erase', ?1, ?2, '+15125550177', '+15005550006', 'Running late, Grace', ?3, ?3)`,
     )
       .bind(t.id, c.body.id, new Date().toISOString())
+      .run();
+    await env.DB.prepare(
+      `INSERT OR IGNORE INTO sticky_senders (carrier_id, phone, from_number)
+       VALUES ((SELECT id FROM carriers WHERE tenant_id = ?1), '+15125550177', '+15005550006')`,
+    )
+      .bind(t.id)
       .run();
     const count = async (sql: string) =>
       (await env.DB.prepare(sql).bind(t.id).first<{ n: number }>())?.n ?? 0;
@@ -356,7 +363,15 @@ describe("GET|PATCH|DELETE /v1/contacts/{id}", () => {
         ),
       ),
     );
-    for (const trace of ["5125550177", "Grace", "1 Main St"]) expect(everything).not.toContain(trace);
+    const sticky = await env.DB.prepare(
+      "SELECT * FROM sticky_senders WHERE carrier_id IN (SELECT id FROM carriers WHERE tenant_id = ?)",
+    )
+      .bind(t.id)
+      .all();
+    for (const trace of ["5125550177", "Grace", "1 Main St"]) {
+      expect(everything).not.toContain(trace);
+      expect(JSON.stringify(sticky.results)).not.toContain(trace);
+    }
     expect(await count("SELECT count(*) AS n FROM program_due WHERE tenant_id = ?")).toBe(0);
   });
 

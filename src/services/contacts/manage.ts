@@ -74,7 +74,7 @@ const MASKED = (column: string) => `substr(${column}, 1, max(length(${column}) -
  * Erases a contact: its row, and the personal data other records hold about it. Pending messages
  * are canceled (`contact_deleted`) first, so nothing more goes to the number; messages sent and
  * received keep their ids, statuses and times but lose the text and all but the prefix of the
- * number; event payloads, due dates, exits and the storefront's order link go. An opt-out
+ * number; event payloads, due dates, exits, sticky senders and the storefront's order link go. An opt-out
  * outlives it all as a suppression kept by keyed phone hash. Consent records stay (they hold
  * only that hash, the source and the keyword text: the proof of consent the law asks for).
  */
@@ -97,6 +97,11 @@ export async function deleteContact(ctx: ServiceContext, id: string): Promise<vo
       )
       .bind(t, id),
     db.prepare("UPDATE events SET data = '{}' WHERE tenant_id = ? AND contact_id = ?").bind(t, id),
+    db
+      .prepare(
+        "DELETE FROM sticky_senders WHERE phone = ? AND carrier_id IN (SELECT id FROM carriers WHERE tenant_id = ?)",
+      )
+      .bind(row.phone, t),
     ...["program_due", "program_exits", "shopify_orders"].map((table) =>
       db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND contact_id = ?`).bind(t, id),
     ),
