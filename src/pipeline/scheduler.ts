@@ -26,6 +26,7 @@ import {
   type TenantRow,
 } from "../services/programs/scope";
 import { sweepOutbox } from "./dispatch";
+import { purgeDeliveryLogs } from "./retention";
 
 const LAST_TICK_KEY = "scheduler.last_tick";
 /** Catch-up never reaches further back than the longest validity a program may have. */
@@ -333,6 +334,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
   }
   await sweepOutbox(env, scheduledTime);
   await purgeIdempotencyKeys(env.DB, now);
+  await purgeDeliveryLogs(env.DB, now);
   console.log(
     JSON.stringify({
       level: "info",

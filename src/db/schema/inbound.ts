@@ -37,7 +37,10 @@ export const hookDeliveries = sqliteTable(
     leaseUntil: timestamp("lease_until"),
     processedAt: timestamp("processed_at"),
   },
-  (t) => [uniqueIndex("hook_deliveries_dedupe").on(t.integrationId, t.dedupeKey)],
+  (t) => [
+    uniqueIndex("hook_deliveries_dedupe").on(t.integrationId, t.dedupeKey),
+    index("hook_deliveries_received").on(t.receivedAt),
+  ],
 );
 
 /** Shopify order id → contact, remembered from orders/create|updated. */
@@ -118,5 +121,8 @@ export const webhookDeliveries = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("webhook_deliveries_endpoint").on(t.tenantId, t.endpointId, t.createdAt, t.id)],
+  (t) => [
+    index("webhook_deliveries_endpoint").on(t.tenantId, t.endpointId, t.createdAt, t.id),
+    index("webhook_deliveries_created").on(t.createdAt),
+  ],
 );

@@ -106,6 +106,9 @@ const listDeliveriesRoute = createRoute({
   operationId: "listWebhookDeliveries",
   tags,
   summary: "The delivery log of an endpoint",
+  description:
+    "Every event sent to this endpoint with its attempts, newest first. Finished deliveries are kept 30 days " +
+    "(their payloads carry personal data); pending ones until they are delivered or fail.",
   security: apiKeySecurity,
   middleware: [requireScope("webhooks:read")] as const,
   request: { params: idParam, query: ListQuerySchema },
