@@ -350,11 +350,11 @@ describe("GET|PATCH|DELETE /v1/contacts/{id}", () => {
     expect(gone.body).toMatchObject({
       status: "canceled",
       status_reason: "contact_deleted",
-      to: "+1512555XXXX",
+      to: "+1512555****",
       body: "",
     });
     const old = await t.api.get<{ id: string; to: string; body: string }>(`/v1/messages/${sent.body.id}`);
-    expect(old.body).toMatchObject({ id: sent.body.id, to: "+1512555XXXX", body: "" });
+    expect(old.body).toMatchObject({ id: sent.body.id, to: "+1512555****", body: "" });
     const everything = JSON.stringify(
       await Promise.all(
         ["messages", "inbound_messages", "events", "program_due", "shopify_orders", "contacts"].map(

@@ -113,7 +113,7 @@ const deleteContactRoute = createRoute({
   summary: "Erase a contact",
   description:
     "Erases the contact's personal data: the contact, its pending messages (canceled with `status_reason` " +
-    "`contact_deleted`), the text and the number's last four digits (`XXXX`) of every message sent to or received " +
+    "`contact_deleted`), the text and the number's last four digits (`****`) of every message sent to or received " +
     "from it, its events' data, due dates and order links. Message ids, statuses and times stay for the books. " +
     "An opt-out outlives it: the phone stays suppressed (kept as a keyed hash), " +
     "so re-adding the number later does not resubscribe it without a new `consent` record.",

@@ -67,8 +67,8 @@ export async function patchContact(
  * Erases the contact's personal data (the row). An opt-out outlives it: the suppression by keyed
  * phone hash stays (and is written if it is somehow missing), as does the consent history.
  */
-/** A phone number with its last four digits masked, the way Twilio redacts message records. */
-const MASKED = (column: string) => `substr(${column}, 1, max(length(${column}) - 4, 0)) || 'XXXX'`;
+/** A phone number with its last four digits masked (`+1512555****`), as message-record redaction does. */
+const MASKED = (column: string) => `substr(${column}, 1, max(length(${column}) - 4, 0)) || '****'`;
 
 /**
  * Erases a contact: its row, and the personal data other records hold about it. Pending messages
