@@ -63,20 +63,16 @@ export async function patchContact(
   return contact;
 }
 
-/**
- * Erases the contact's personal data (the row). An opt-out outlives it: the suppression by keyed
- * phone hash stays (and is written if it is somehow missing), as does the consent history.
- */
 /** A phone number with its last four digits masked (`+1512555****`), as message-record redaction does. */
-const MASKED = (column: string) => `substr(${column}, 1, max(length(${column}) - 4, 0)) || '****'`;
+const maskedPhoneSql = (column: string) => `substr(${column}, 1, max(length(${column}) - 4, 0)) || '****'`;
 
 /**
  * Erases a contact: its row, and the personal data other records hold about it. Pending messages
  * are canceled (`contact_deleted`) first, so nothing more goes to the number; messages sent and
  * received keep their ids, statuses and times but lose the text and all but the prefix of the
- * number; event payloads, due dates, exits, sticky senders and the storefront's order link go. An opt-out
- * outlives it all as a suppression kept by keyed phone hash. Consent records stay (they hold
- * only that hash, the source and the keyword text: the proof of consent the law asks for).
+ * number; event payloads, due dates, exits, sticky senders and the storefront's order link go. An
+ * opt-out outlives it all as a suppression kept by keyed phone hash (written here if it is somehow
+ * missing). Consent records stay: they hold only that hash, the source and the keyword text.
  */
 export async function deleteContact(ctx: ServiceContext, id: string): Promise<void> {
   const row = await getContact(ctx, id);
@@ -88,12 +84,12 @@ export async function deleteContact(ctx: ServiceContext, id: string): Promise<vo
     db.prepare("DELETE FROM contacts WHERE tenant_id = ? AND id = ?").bind(t, id),
     db
       .prepare(
-        `UPDATE messages SET "to" = ${MASKED('"to"')}, body = '', updated_at = ? WHERE tenant_id = ? AND contact_id = ?`,
+        `UPDATE messages SET "to" = ${maskedPhoneSql('"to"')}, body = '', updated_at = ? WHERE tenant_id = ? AND contact_id = ?`,
       )
       .bind(now, t, id),
     db
       .prepare(
-        `UPDATE inbound_messages SET "from" = ${MASKED('"from"')}, body = '' WHERE tenant_id = ? AND contact_id = ?`,
+        `UPDATE inbound_messages SET "from" = ${maskedPhoneSql('"from"')}, body = '' WHERE tenant_id = ? AND contact_id = ?`,
       )
       .bind(t, id),
     db.prepare("UPDATE events SET data = '{}' WHERE tenant_id = ? AND contact_id = ?").bind(t, id),
