@@ -472,26 +472,24 @@ async function loadBatch(env: Env, ids: string[]): Promise<LoadedBatch> {
 async function legacySuppressions(env: Env, rows: OutboxRow[]): Promise<Set<string>> {
   const unhashed = rows.filter((r) => r.phone_hash === null && !r.keyword_reply);
   if (unhashed.length === 0) return new Set();
-  const hashed: { rowId: string; key: string }[] = [];
-  for (const tenantId of new Set(unhashed.map((r) => r.tenant_id))) {
+  const tenantIds = [...new Set(unhashed.map((r) => r.tenant_id))];
+  const hashed: { rowId: string; tenantId: string; hash: string }[] = [];
+  for (const tenantId of tenantIds) {
     const list = unhashed.filter((r) => r.tenant_id === tenantId);
     const hashes = await hashPhones(
       serviceContext(env, tenantId),
       list.map((r) => r.to),
     );
-    for (const [i, r] of list.entries()) hashed.push({ rowId: r.id, key: `${tenantId}|${hashes[i]}` });
+    for (const [i, r] of list.entries()) hashed.push({ rowId: r.id, tenantId, hash: hashes[i] ?? "" });
   }
   const { results } = await env.DB.prepare(
     `SELECT tenant_id, phone_hash FROM suppressions
       WHERE tenant_id IN (SELECT value FROM json_each(?1)) AND phone_hash IN (SELECT value FROM json_each(?2))`,
   )
-    .bind(
-      JSON.stringify([...new Set(unhashed.map((r) => r.tenant_id))]),
-      JSON.stringify(hashed.map((h) => h.key.slice(h.key.indexOf("|") + 1))),
-    )
+    .bind(JSON.stringify(tenantIds), JSON.stringify(hashed.map((h) => h.hash)))
     .all<{ tenant_id: string; phone_hash: string }>();
   const kept = new Set(results.map((r) => `${r.tenant_id}|${r.phone_hash}`));
-  return new Set(hashed.filter((h) => kept.has(h.key)).map((h) => h.rowId));
+  return new Set(hashed.filter((h) => kept.has(`${h.tenantId}|${h.hash}`)).map((h) => h.rowId));
 }
 
 export interface Waiting {
