@@ -58,6 +58,10 @@ interface DueRow {
   o: string;
 }
 
+const DUE_INSERT = `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
+  SELECT ?1, json_extract(j.value, '$.c'), ?2, json_extract(j.value, '$.d'), json_extract(j.value, '$.o'), ?3
+    FROM json_each(?4) j`;
+
 /**
  * Upserts due rows. `armed_at` moves only when the occurrence changed (the date field was saved
  * with a new value), so an unrelated contact update never re-arms a past occurrence.
@@ -71,9 +75,7 @@ async function upsertDue(
   for (let i = 0; i < rows.length; i += DUE_PAGE) {
     const chunk = rows.slice(i, i + DUE_PAGE);
     await ctx.env.DB.prepare(
-      `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
-       SELECT ?1, json_extract(j.value, '$.c'), ?2, json_extract(j.value, '$.d'), json_extract(j.value, '$.o'), ?3
-       FROM json_each(?4) j WHERE true
+      `${DUE_INSERT} WHERE true
        ON CONFLICT (program_id, contact_id) DO UPDATE SET
          due_at = excluded.due_at,
          armed_at = CASE WHEN program_due.occurrence = excluded.occurrence THEN program_due.armed_at ELSE excluded.armed_at END,
@@ -82,6 +84,29 @@ async function upsertDue(
       .bind(programId, ctx.tenantId, armedAt, JSON.stringify(chunk))
       .run();
   }
+}
+
+/**
+ * Adds a build's due rows. Kept on conflict: a row already there was re-armed by a contact change
+ * since the build began (fresher), or written by this same page before (a redelivered job).
+ * Written only while the program is still the version the build is for.
+ */
+async function addBuiltDue(ctx: ServiceContext, build: DueBuild, rows: DueRow[]): Promise<void> {
+  await ctx.env.DB.prepare(
+    `${DUE_INSERT}
+      WHERE EXISTS (SELECT 1 FROM programs p WHERE p.id = ?1 AND p.status = 'active'
+                      AND p.trigger = ?5 AND p.activated_at IS ?6)
+     ON CONFLICT (program_id, contact_id) DO NOTHING`,
+  )
+    .bind(
+      build.programId,
+      ctx.tenantId,
+      build.armedAt,
+      JSON.stringify(rows),
+      build.trigger,
+      build.activatedAt,
+    )
+    .run();
 }
 
 /** Pages of contacts whose due rows a (re)build writes inside the request; the rest go to the work queue. */
@@ -172,21 +197,7 @@ async function writeDuePages(
       const due = dueFor(program, c, tenant, build.now);
       if (due) rows.push({ c: c.id, d: due.dueAt, o: due.occurrence });
     }
-    if (rows.length > 0) {
-      // Kept on conflict: a row already there was re-armed by a contact change since the build
-      // began (fresher), or written by this same page before (a redelivered job). Written only
-      // while the program is still the version this build is for.
-      await ctx.env.DB.prepare(
-        `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
-         SELECT ?1, json_extract(j.value, '$.c'), ?2, json_extract(j.value, '$.d'), json_extract(j.value, '$.o'), ?3
-           FROM json_each(?4) j
-          WHERE EXISTS (SELECT 1 FROM programs p WHERE p.id = ?1 AND p.status = 'active'
-                          AND p.trigger = ?5 AND p.activated_at IS ?6)
-         ON CONFLICT (program_id, contact_id) DO NOTHING`,
-      )
-        .bind(program.id, ctx.tenantId, build.armedAt, JSON.stringify(rows), build.trigger, build.activatedAt)
-        .run();
-    }
+    if (rows.length > 0) await addBuiltDue(ctx, build, rows);
     const last = page.at(-1);
     if (!last || page.length < DUE_PAGE) return null;
     after = last.id;
