@@ -2,6 +2,7 @@ import { nextAllowedMinute } from "../domain/quiet-hours";
 import { iso } from "../lib/time";
 import { quietWindowsFor, recipientZones } from "../services/messages/create";
 import { type BulkRow, bulkTransitionStatements } from "../services/messages/status";
+import type { DispatchJob } from "./jobs";
 
 /** What the quiet-hours re-check needs of a tenant: its zone and window. */
 export interface QuietTenant {
@@ -70,4 +71,28 @@ export function quietHoldStatements(
     set: { next_attempt_at: null, status_reason: null },
     rows,
   });
+}
+
+/**
+ * Rule 5 just before the carrier call: a candidate that enforces quiet hours and would reach the
+ * carrier inside them at `at` (after waiting for tokens or retries) goes back to `scheduled` for the
+ * next allowed minute, and its deliveries are acked. The others go on.
+ */
+export async function holdQuiet<C extends { row: QuietRow; msgs: Message<DispatchJob>[] }>(
+  env: { DB: D1Database },
+  cands: C[],
+  tenants: Map<string, QuietTenant>,
+  at: number,
+): Promise<C[]> {
+  const go: C[] = [];
+  const held: { row: QuietRow; until: number; msgs: Message<DispatchJob>[] }[] = [];
+  for (const c of cands) {
+    const until = quietUntil(c.row, tenants.get(c.row.tenant_id), at);
+    if (until === null) go.push(c);
+    else held.push({ row: c.row, until, msgs: c.msgs });
+  }
+  if (held.length === 0) return go;
+  await env.DB.batch(quietHoldStatements(env.DB, held, at));
+  for (const h of held) for (const m of h.msgs) m.ack();
+  return go;
 }

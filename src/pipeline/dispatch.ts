@@ -15,7 +15,6 @@ import {
 } from "../db/schema";
 import { MAX_QUEUE_DELAY_SECONDS, MAX_SEND_ATTEMPTS, retryDelaySeconds } from "../domain/backoff";
 import type { Env } from "../env";
-import { newId } from "../lib/ids";
 import { iso } from "../lib/time";
 import { messageView } from "../routes/messages/schema";
 import { type CarrierRow, loadCarrierConfig } from "../services/carriers/config";
@@ -31,8 +30,9 @@ import {
   transitionStatements,
 } from "../services/messages/status";
 import { emitWebhookEvent, type WebhookEventType } from "../services/webhooks/emit";
+import { claimedByReceipt, claimStatements } from "./dispatch-claim";
 import { idempotentWrite, ledger, parkUntried } from "./dispatch-outage";
-import { type QuietTenant, quietHoldStatements, quietUntil } from "./dispatch-quiet";
+import { holdQuiet, type QuietTenant } from "./dispatch-quiet";
 import { enqueueDispatch } from "./enqueue";
 import type { DispatchJob } from "./jobs";
 
@@ -604,36 +604,6 @@ export async function takeTokens(
 }
 
 /**
- * Rule 5 just before the carrier call: a candidate that enforces quiet hours and would reach the
- * carrier inside them at `at` (after waiting for tokens or retries) goes back to `scheduled` for the
- * next allowed minute, and its delivery is acked. The others go on.
- */
-async function holdQuiet(
-  env: Env,
-  cands: Candidate[],
-  tenantQuiet: Map<string, QuietTenant>,
-  at: number,
-): Promise<Candidate[]> {
-  const go: Candidate[] = [];
-  const held: { c: Candidate; until: number }[] = [];
-  for (const c of cands) {
-    const until = quietUntil(c.row, tenantQuiet.get(c.row.tenant_id), at);
-    if (until === null) go.push(c);
-    else held.push({ c, until });
-  }
-  if (held.length === 0) return go;
-  await env.DB.batch(
-    quietHoldStatements(
-      env.DB,
-      held.map(({ c, until }) => ({ row: c.row, until })),
-      at,
-    ),
-  );
-  for (const { c } of held) ackAll(c.msgs);
-  return go;
-}
-
-/**
  * Waiting for tokens is not an attempt: the lease moves to when tokens should be there, the id goes
  * back on the queue with that delay, and the original delivery is acked (a `retry()` would count
  * toward the queue's max_retries and push a merely rate-limited message into the dead-letter queue).
@@ -658,20 +628,11 @@ async function deferForTokens(env: Env, waiting: Waiting[], now: number): Promis
 }
 
 /**
- * Rule 1 in the claim itself: the row's phone is opted out now (its contact unsubscribed, or its
- * hash is on the tenant's suppression list), so a STOP that landed after the batch was loaded still
- * wins. Keyword replies (the STOP confirmation) are exempt, as at creation.
- */
-const OPTED_OUT_NOW = `messages.keyword_reply = 0 AND (
-    EXISTS (SELECT 1 FROM suppressions s WHERE s.tenant_id = messages.tenant_id AND s.phone_hash = messages.phone_hash)
-    OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = messages.contact_id AND c.tenant_id = messages.tenant_id AND c.subscribed = 0))`;
-
-/**
  * Claims the granted rows (queued → sending, attempts + 1) in one batch together with their sticky
  * senders, then calls the carriers for exactly the rows whose claim changed them. The claim refuses
- * a phone opted out meanwhile, and the same batch ends such a row `suppressed / opted_out`. Each
- * claimed row's status event is its receipt: when the batch's answer is lost, the receipts say
- * whether it committed (then the claimed rows are ours to send) or not (the error goes up).
+ * a phone opted out meanwhile (that row ends `suppressed / opted_out`). When the batch's answer is
+ * lost, its receipts say whether it committed (the claimed rows are ours to send) or not (the
+ * error goes up and the rows, still queued, are parked).
  */
 async function claimAndSend(
   env: Env,
@@ -680,38 +641,16 @@ async function claimAndSend(
   now: number,
 ): Promise<Sent[]> {
   const at = iso(now);
-  const receipts = new Map(granted.map((c) => [c.row.id, newId("messageEvent")]));
-  const stmts: D1PreparedStatement[] = [
-    ...bulkTransitionStatements(env.DB, {
-      to: "sending",
-      from: ["queued"],
-      at,
-      incrementAttempts: true,
-      where: `NOT (${OPTED_OUT_NOW})`,
-      rows: granted.map((c) => ({
-        tenantId: c.row.tenant_id,
-        messageId: c.row.id,
-        eventId: receipts.get(c.row.id),
-        set: {
-          carrier_id: c.carrier.id,
-          tried_carrier_ids: JSON.stringify(c.carrier.id === null ? c.tried : [...c.tried, c.carrier.id]),
-        },
-        detail: c.carrier.id === null ? "sandbox" : `carrier ${c.carrier.id}`,
-      })),
-    }),
-    ...bulkTransitionStatements(env.DB, {
-      to: "suppressed",
-      from: ["queued"],
-      at,
-      set: { status_reason: "opted_out" },
-      where: OPTED_OUT_NOW,
-      rows: granted.map((c) => ({
-        tenantId: c.row.tenant_id,
-        messageId: c.row.id,
-        detail: "opted out before the carrier call",
-      })),
-    }),
-  ];
+  const { statements: stmts, receipts } = claimStatements(
+    env.DB,
+    granted.map((c) => ({
+      tenantId: c.row.tenant_id,
+      messageId: c.row.id,
+      carrierId: c.carrier.id,
+      tried: c.tried,
+    })),
+    at,
+  );
   // Sticky sender: the remembered pool number while it is still in the pool, else a new pick,
   // remembered in the same batch as the claim.
   const senders = new Map<Candidate, string | null>();
@@ -741,7 +680,7 @@ async function claimAndSend(
   try {
     moved = movedIds((await env.DB.batch(stmts))[0]);
   } catch (err) {
-    moved = await claimedByReceipt(env, [...receipts.values()]);
+    moved = await claimedByReceipt(env, receipts);
     // No receipt: the claim did not commit, and the rows are still queued for whoever handles the error.
     if (moved.size === 0) throw err;
   }
@@ -781,16 +720,6 @@ async function claimAndSend(
       return { cand: c, from, result };
     }),
   );
-}
-
-/** Message ids whose claim event (receipt) exists: the claim that wrote them committed. */
-async function claimedByReceipt(env: Env, eventIds: string[]): Promise<Set<string>> {
-  const { results } = await env.DB.prepare(
-    `SELECT message_id FROM message_events WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'`,
-  )
-    .bind(JSON.stringify(eventIds))
-    .all<{ message_id: string }>();
-  return new Set(results.map((r) => r.message_id));
 }
 
 /** Writes every carrier result with its status event in one batch, then acks or retries each delivery. */
@@ -946,8 +875,7 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
     ),
   ];
   if (ids.length > 0) {
-    const now = Date.now();
-    const at = iso(now);
+    const at = iso(Date.now());
     const { results } = await env.DB.prepare(
       `SELECT id, tenant_id, contact_id, program_id, "to", segments, error_code, error_message, attempts FROM messages
         WHERE status = 'queued' AND id IN (SELECT value FROM json_each(?))`,
