@@ -4,7 +4,7 @@ import type { Env } from "../../src/env";
 import { iso } from "../../src/lib/time";
 import { unsubscribePhone } from "../../src/services/contacts/consent";
 import { serviceContext } from "../../src/services/context";
-import { deliverWith } from "../helpers/faults";
+import { deliverWith, faultyEnv, tickWith } from "../helpers/faults";
 import {
   events,
   fakeTwilio,
@@ -155,6 +155,14 @@ describe("quiet hours re-checked at dispatch (rule 5, defect 10)", () => {
     expect((await message(code)).status).toBe("sent");
     expect(calls).toHaveLength(1);
     expect(calls[0]?.form.get("Body")).toBe("Your code is 424242");
+    // Still inside quiet hours, a tick leaves it alone; at the allowed minute the sweep releases it.
+    const early = faultyEnv(env, { capture: true });
+    await tickWith(early.env, end - MIN);
+    expect((await message(id)).status).toBe("scheduled");
+    const due = faultyEnv(env, { capture: true });
+    await tickWith(due.env, end);
+    expect((await message(id)).status).toBe("queued");
+    expect(due.takeCaptured("herald-dispatch").map((c) => c.body)).toContainEqual({ messageId: id });
   });
 
   it("a keyword reply is sent inside quiet hours", async () => {
