@@ -30,6 +30,9 @@ import {
   transitionStatements,
 } from "../services/messages/status";
 import { emitWebhookEvent, type WebhookEventType } from "../services/webhooks/emit";
+import { claimedByReceipt, claimStatements } from "./dispatch-claim";
+import { idempotentWrite, ledger, parkUntried } from "./dispatch-outage";
+import { holdQuiet, type QuietTenant } from "./dispatch-quiet";
 import { enqueueDispatch } from "./enqueue";
 import type { DispatchJob } from "./jobs";
 
@@ -70,6 +73,10 @@ interface OutboxRow {
   contact_marketing_opt_in: boolean | null;
   program_status: string | null;
   exited: number | null;
+  quiet_hours: string;
+  scheduled_at: string | null;
+  contact_timezone: string | null;
+  contact_region: string | null;
 }
 
 /** A message that passed the re-checks and waits for tokens and a carrier call. */
@@ -154,21 +161,35 @@ function messageData(row: OutboxRow, patch: Record<string, unknown>): Record<str
 }
 
 /**
- * Dispatch queue consumer. The outbox row is the truth: ids whose row is no longer `queued`
- * (redelivery, duplicate, canceled meanwhile) are acked and do nothing; every other row is re-checked
- * (validity, program, consent), paid for with tokens for the whole batch, claimed with a conditional
- * UPDATE (only claimed rows get a carrier call) and its result written with its status event in one
- * `db.batch()`.
+ * Dispatch queue consumer. An outage of D1, the rate limiter or the queue is not an attempt: the
+ * deliveries no step settled yet are given back with a lease and a delay (`parkUntried`), so the
+ * batch never throws into the queue's immediate redelivery and `max_retries`.
  */
 export async function handleDispatchBatch(
   batch: MessageBatch<DispatchJob>,
   env: Env,
   _ctx: ExecutionContext,
 ): Promise<void> {
+  const book = ledger(batch.messages);
+  try {
+    await dispatchDeliveries(book.messages, env);
+  } catch (err) {
+    await parkUntried(env, book.unsettled(), Date.now(), err);
+  }
+}
+
+/**
+ * The outbox row is the truth: ids whose row is no longer `queued`
+ * (redelivery, duplicate, canceled meanwhile) are acked and do nothing; every other row is re-checked
+ * (validity, program, consent), paid for with tokens for the whole batch, claimed with a conditional
+ * UPDATE (only claimed rows get a carrier call) and its result written with its status event in one
+ * `db.batch()`.
+ */
+async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env): Promise<void> {
   const now = Date.now();
   const nowIsoStr = iso(now);
   const byId = new Map<string, Message<DispatchJob>[]>();
-  for (const m of batch.messages) {
+  for (const m of deliveries) {
     const id = m.body?.messageId;
     if (typeof id !== "string") {
       m.ack();
@@ -192,7 +213,7 @@ export async function handleDispatchBatch(
   for (const [id, msgs] of byId) if (!seen.has(id)) ackAll(msgs);
   if (rows.length === 0) return;
 
-  const { tenantMps, activeCarriers, pinnedRows, sticky, listening } = context;
+  const { tenantMps, tenantQuiet, activeCarriers, pinnedRows, sticky, listening } = context;
   const suppressed = await legacySuppressions(env, rows);
 
   const finals: D1PreparedStatement[] = [];
@@ -294,6 +315,8 @@ export async function handleDispatchBatch(
   let pending = candidates;
   let at = now;
   for (;;) {
+    pending = await holdQuiet(env, pending, tenantQuiet, at);
+    if (pending.length === 0) break;
     const { granted, waiting } = await takeTokens(env, pending, tenantMps, at);
     if (granted.length > 0) {
       const sent = await claimAndSend(env, granted, sticky, at);
@@ -368,6 +391,8 @@ interface LoadedBatch {
   /** The rows of the batch's ids with their contact's consent, program status, exit and opt-out. */
   loaded: OutboxRow[];
   tenantMps: Map<string, number>;
+  /** Each tenant's zone and quiet window, for the quiet-hours re-check. */
+  tenantQuiet: Map<string, QuietTenant>;
   /** Live carriers of each tenant, by ascending priority. */
   activeCarriers: Map<string, CarrierRow[]>;
   /** Pinned carriers of the batch by id, deleted ones included (a deleted pinned carrier fails its messages). */
@@ -417,13 +442,23 @@ async function loadBatch(env: Env, ids: string[]): Promise<LoadedBatch> {
         program_status: sql<string | null>`${programs.status}`.as("program_status"),
         exited: sql<number | null>`(SELECT 1 FROM ${programExits} x
           WHERE x.program_id = ${messages.programId} AND x.contact_id = ${messages.contactId})`.as("exited"),
+        quiet_hours: messages.quietHours,
+        scheduled_at: messages.scheduledAt,
+        contact_timezone: sql<string | null>`${contacts.timezone}`.as("contact_timezone"),
+        contact_region: sql<string | null>`${contacts.region}`.as("contact_region"),
       })
       .from(messages)
       .leftJoin(contacts, and(eq(contacts.id, messages.contactId), eq(contacts.tenantId, messages.tenantId)))
       .leftJoin(programs, and(eq(programs.id, messages.programId), eq(programs.tenantId, messages.tenantId)))
       .where(sql`${messages.id} IN ${batchIds}`),
     db
-      .select({ id: tenants.id, mps: tenants.mps })
+      .select({
+        id: tenants.id,
+        mps: tenants.mps,
+        timezone: tenants.timezone,
+        quietHoursStart: tenants.quietHoursStart,
+        quietHoursEnd: tenants.quietHoursEnd,
+      })
       .from(tenants)
       .where(sql`${tenants.id} IN ${batchTenants}`),
     db
@@ -458,6 +493,7 @@ async function loadBatch(env: Env, ids: string[]): Promise<LoadedBatch> {
   return {
     loaded,
     tenantMps: new Map(tenantRows.map((t) => [t.id, t.mps ?? DEFAULT_TENANT_MPS])),
+    tenantQuiet: new Map(tenantRows.map((t) => [t.id, t])),
     activeCarriers,
     pinnedRows: new Map(pinned.map((c) => [c.id, c])),
     sticky: new Map(sticky.map((r) => [`${r.carrierId}|${r.phone}`, r.from])),
@@ -593,7 +629,10 @@ async function deferForTokens(env: Env, waiting: Waiting[], now: number): Promis
 
 /**
  * Claims the granted rows (queued → sending, attempts + 1) in one batch together with their sticky
- * senders, then calls the carriers for exactly the rows whose claim changed them.
+ * senders, then calls the carriers for exactly the rows whose claim changed them. The claim refuses
+ * a phone opted out meanwhile (that row ends `suppressed / opted_out`). When the batch's answer is
+ * lost, its receipts say whether it committed (the claimed rows are ours to send) or not (the
+ * error goes up and the rows, still queued, are parked).
  */
 async function claimAndSend(
   env: Env,
@@ -602,21 +641,16 @@ async function claimAndSend(
   now: number,
 ): Promise<Sent[]> {
   const at = iso(now);
-  const stmts: D1PreparedStatement[] = bulkTransitionStatements(env.DB, {
-    to: "sending",
-    from: ["queued"],
-    at,
-    incrementAttempts: true,
-    rows: granted.map((c) => ({
+  const { statements: stmts, receipts } = claimStatements(
+    env.DB,
+    granted.map((c) => ({
       tenantId: c.row.tenant_id,
       messageId: c.row.id,
-      set: {
-        carrier_id: c.carrier.id,
-        tried_carrier_ids: JSON.stringify(c.carrier.id === null ? c.tried : [...c.tried, c.carrier.id]),
-      },
-      detail: c.carrier.id === null ? "sandbox" : `carrier ${c.carrier.id}`,
+      carrierId: c.carrier.id,
+      tried: c.tried,
     })),
-  });
+    at,
+  );
   // Sticky sender: the remembered pool number while it is still in the pool, else a new pick,
   // remembered in the same batch as the claim.
   const senders = new Map<Candidate, string | null>();
@@ -642,8 +676,14 @@ async function claimAndSend(
       ).bind(JSON.stringify([...remember.values()])),
     );
   }
-  const results = await env.DB.batch(stmts);
-  const moved = movedIds(results[0]);
+  let moved: Set<string>;
+  try {
+    moved = movedIds((await env.DB.batch(stmts))[0]);
+  } catch (err) {
+    moved = await claimedByReceipt(env, receipts);
+    // No receipt: the claim did not commit, and the rows are still queued for whoever handles the error.
+    if (moved.size === 0) throw err;
+  }
   const claimed: Candidate[] = [];
   for (const c of granted) {
     if (moved.has(c.row.id)) claimed.push(c);
@@ -800,7 +840,9 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
       rows: deliveredRows,
     }),
   );
-  if (stmts.length > 0) await env.DB.batch(stmts);
+  // The carrier was called: its outcomes must be kept through a lost answer or a D1 blip. Every
+  // statement is conditional on the state it leaves, so writing the batch again changes nothing twice.
+  if (stmts.length > 0) await idempotentWrite(() => env.DB.batch(stmts));
   for (const f of after) f();
   for (const o of optOuts) {
     // The carrier says this person opted out: honour it everywhere, not only on this carrier.
@@ -819,7 +861,13 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
   }
 }
 
-/** Dead-letter consumer: a message whose deliveries ran out is marked `failed` with its last error. */
+/**
+ * Dead-letter consumer: a message whose deliveries ran out is marked `failed` with its last error —
+ * only when a carrier was really tried (`attempts` > 0). One that never was (its deliveries were
+ * spent on outages) goes back to `queued` with a lease the sweep honours (waiting is not an
+ * attempt); one still `sending` stays so (the carrier may have it: its callback or the end of its
+ * validity decides, rule 9).
+ */
 export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>, env: Env): Promise<void> {
   const ids = [
     ...new Set(
@@ -830,29 +878,39 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
     const at = iso(Date.now());
     const { results } = await env.DB.prepare(
       `SELECT id, tenant_id, contact_id, program_id, "to", segments, error_code, error_message, attempts FROM messages
-        WHERE status IN ('queued', 'sending') AND id IN (SELECT value FROM json_each(?))`,
+        WHERE status = 'queued' AND id IN (SELECT value FROM json_each(?))`,
     )
       .bind(JSON.stringify(ids))
       .all<SweepRow & { error_code: string | null; error_message: string | null }>();
-    if (results.length > 0) {
-      const stmts = results.flatMap((r) =>
-        transitionStatements(env.DB, {
-          tenantId: r.tenant_id,
-          messageId: r.id,
-          to: "failed",
-          from: ["queued", "sending"],
-          at,
-          set: {
-            status_reason: r.error_code ?? "retries_exhausted",
-            error_code: r.error_code ?? "retries_exhausted",
-          },
-          detail: "dead-lettered: deliveries exhausted",
-        }),
+    const tried = results.filter((r) => r.attempts > 0);
+    const untried = results.filter((r) => r.attempts === 0);
+    const stmts = tried.flatMap((r) =>
+      transitionStatements(env.DB, {
+        tenantId: r.tenant_id,
+        messageId: r.id,
+        to: "failed",
+        from: ["queued"],
+        at,
+        set: {
+          status_reason: r.error_code ?? "retries_exhausted",
+          error_code: r.error_code ?? "retries_exhausted",
+        },
+        detail: "dead-lettered: deliveries exhausted",
+      }),
+    );
+    if (untried.length > 0) {
+      // The lease runs out now: the sweep rings again once the grace has passed.
+      stmts.push(
+        env.DB.prepare(
+          `UPDATE messages SET next_attempt_at = ? WHERE status = 'queued' AND attempts = 0 AND id IN (SELECT value FROM json_each(?))`,
+        ).bind(at, JSON.stringify(untried.map((r) => r.id))),
       );
+    }
+    if (stmts.length > 0) {
       const out = await env.DB.batch(stmts);
       await emitAll(
         env,
-        results
+        tried
           .filter((_, i) => (out[i * 2]?.meta.changes ?? 0) === 1)
           .map((r) => ({
             tenantId: r.tenant_id,

@@ -182,7 +182,10 @@ export function faultyEnv(base: Env, opts: FaultOptions = {}): FaultyEnv {
         const value = Reflect.get(target, prop);
         if (typeof value !== "function" || prop === "then") return value;
         return (...args: unknown[]) =>
-          guarded("RATE_LIMITER", async () => (value as (...a: unknown[]) => unknown).apply(target, args));
+          // Reflect.apply: an RPC method is a callable proxy, and `.apply` on it would be an RPC call named "apply".
+          guarded("RATE_LIMITER", async () =>
+            Reflect.apply(value as (...a: unknown[]) => unknown, target, args),
+          );
       },
     });
 

@@ -32,11 +32,13 @@ export const PENDING_STATUSES = ["scheduled", "queued"] as const satisfies Messa
 
 /**
  * From which states each state may be entered. Carrier-reported states only move forward (a late
- * `sent` never overwrites `delivered`); a retry takes `sending` back to `queued`; a callback may
+ * `sent` never overwrites `delivered`); a retry takes `sending` back to `queued`, quiet hours take
+ * `queued` back to `scheduled`; a callback may
  * still lift `failed / unknown_outcome` to `delivered`.
  */
 export const ALLOWED_FROM: Record<MessageStatus, readonly MessageStatus[]> = {
-  scheduled: [],
+  // Back from `queued` when dispatch finds the contact's quiet hours began meanwhile (rule 5).
+  scheduled: ["queued"],
   queued: ["scheduled", "sending"],
   sending: ["queued"],
   sent: ["sending", "queued", "failed"],
@@ -70,6 +72,8 @@ export interface BulkRow {
   /** Columns whose value differs per row (every row of one call gives the same keys). */
   set?: Record<string, Value>;
   detail?: string | null;
+  /** The id of the status event written when this row moves (its receipt; generated when absent). */
+  eventId?: string;
 }
 
 export interface BulkTransition {
@@ -81,6 +85,11 @@ export interface BulkTransition {
   set?: Record<string, Value>;
   /** Counts a carrier call (`attempts = attempts + 1`). */
   incrementAttempts?: boolean;
+  /**
+   * A further SQL condition on the target row (columns as `messages.<column>`, no parameters),
+   * checked in the same UPDATE: a row for which it is false stays where it is.
+   */
+  where?: string;
   rows: BulkRow[];
 }
 
@@ -116,7 +125,7 @@ export function bulkTransitionStatements(d1: D1Database, t: BulkTransition): D1P
     for (const c of perRow) s[c] = r.set?.[c] ?? null;
     byId[r.messageId] = {
       t: r.tenantId,
-      e: newId("messageEvent"),
+      e: r.eventId ?? newId("messageEvent"),
       ...(sameDetail ? {} : { d: r.detail ?? null }),
       ...(perRow.length > 0 ? { s } : {}),
     };
@@ -136,7 +145,12 @@ export function bulkTransitionStatements(d1: D1Database, t: BulkTransition): D1P
          FROM json_each(?1) AS j
         WHERE messages.id = j.key
           AND messages.tenant_id = ${field("t")}
-          AND +messages.status IN (${from.map((_, i) => `?${fromAt + i}`).join(", ") || "NULL"})
+          AND +messages.status IN (${from.map((_, i) => `?${fromAt + i}`).join(", ") || "NULL"})${
+            t.where
+              ? `
+          AND (${t.where})`
+              : ""
+          }
         RETURNING messages.id AS id`,
     )
     .bind(json, ...Object.values(uniform), ...from);
