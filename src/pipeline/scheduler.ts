@@ -27,8 +27,16 @@ import {
 } from "../services/programs/scope";
 import { sweepOutbox } from "./dispatch";
 import { purgeDeliveryLogs } from "./retention";
+import {
+  oweWindow,
+  programWindowStart,
+  readLastTick,
+  readOwedWindows,
+  settleWindows,
+  writeLastTick,
+} from "./scheduler-window";
+import { logTickFailure, runTickParts } from "./tick-parts";
 
-const LAST_TICK_KEY = "scheduler.last_tick";
 /** Catch-up never reaches further back than the longest validity a program may have. */
 const MAX_CATCH_UP_MS = 8 * 24 * 3_600_000;
 /** Due messages are written in pages of this many (one createMessages call each). */
@@ -263,87 +271,105 @@ async function tickProgram(tick: Tick, p: ProgramRow): Promise<void> {
   if (t.type === "schedule") return tickFixedSchedule(tick, p);
 }
 
-async function readLastTick(env: Env): Promise<number | null> {
-  const row = await env.DB.prepare("SELECT value FROM system_state WHERE key = ?")
-    .bind(LAST_TICK_KEY)
-    .first<{ value: string }>();
-  const ms = row ? Date.parse(row.value) : Number.NaN;
-  return Number.isFinite(ms) ? ms : null;
-}
-
-/** Moves the last tick forward only (an overlapping, older tick never pulls it back). */
-async function writeLastTick(env: Env, now: number): Promise<void> {
-  await env.DB.prepare(
-    `INSERT INTO system_state (key, value, updated_at) VALUES (?1, ?2, ?2)
-     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value), updated_at = excluded.updated_at`,
-  )
-    .bind(LAST_TICK_KEY, iso(now))
-    .run();
+/**
+ * The programs part of a tick: every occurrence due in (last tick, now] that is still inside its
+ * validity, so a missed or late tick delays messages and never loses them. Each tenant and each
+ * program is isolated: one that throws is logged and skipped, the others go on, and the shared
+ * window still moves forward; the failed program alone owes its window and looks back to it on
+ * the next ticks until it succeeds (occurrence keys make the repeat create nothing twice).
+ * Returns the start of the shared window (null when there was nothing to do).
+ */
+async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<number | null> {
+  const last = await readLastTick(env);
+  const from = Math.max(last ?? now - 60_000, now - MAX_CATCH_UP_MS);
+  if (from >= now) return null;
+  const db = createDb(env.DB);
+  const [active, owed] = await Promise.all([
+    db
+      .select()
+      .from(programs)
+      .where(and(eq(programs.status, "active"), inArray(programs.triggerType, ["date", "schedule"])))
+      .all() as Promise<ProgramRow[]>,
+    readOwedWindows(env),
+  ]);
+  const byTenant = new Map<string, ProgramRow[]>();
+  for (const p of active) byTenant.set(p.tenantId, [...(byTenant.get(p.tenantId) ?? []), p]);
+  const settled: string[] = [];
+  let unrecorded = 0;
+  const owe = async (p: ProgramRow, start: number, err: unknown) => {
+    logTickFailure({ tenant_id: p.tenantId, program_id: p.id }, err);
+    try {
+      await oweWindow(env, p.id, start);
+    } catch (writeErr) {
+      unrecorded += 1;
+      logTickFailure({ tenant_id: p.tenantId, program_id: p.id, step: "owe_window" }, writeErr);
+    }
+  };
+  for (const [tenantId, list] of byTenant) {
+    const ctx = serviceContext(env, tenantId);
+    let tenant: TenantRow | null = null;
+    let tenantErr: unknown = null;
+    try {
+      tenant = await loadTenant(ctx);
+    } catch (err) {
+      tenantErr = err;
+    }
+    for (const p of list) {
+      stats.programs += 1;
+      const start = Math.max(programWindowStart(from, owed.get(p.id)), now - MAX_CATCH_UP_MS);
+      if (!tenant) {
+        await owe(p, start, tenantErr);
+        continue;
+      }
+      try {
+        await tickProgram({ ctx, tenant, from: start, now, stats }, p);
+        if (owed.has(p.id)) settled.push(p.id);
+      } catch (err) {
+        await owe(p, start, err);
+      }
+    }
+  }
+  // A program that stopped being active owes nothing (what fell due while paused is skipped).
+  const activeIds = new Set(active.map((p) => p.id));
+  for (const id of owed.keys()) if (!activeIds.has(id)) settled.push(id);
+  await settleWindows(env, settled);
+  // Only when a failure could not be recorded does the shared window stay open (nothing is lost).
+  if (unrecorded === 0) await writeLastTick(env, now);
+  return from;
 }
 
 /**
- * The `* * * * *` cron. Handles every occurrence due in (last tick, now] that is still inside its
- * validity — so a missed or late tick delays messages and never loses them — then sweeps the
- * outbox. Occurrence keys make overlapping or repeated ticks create nothing twice. The first tick
- * ever looks back one minute, not to the epoch.
+ * The `* * * * *` cron: independent parts, each isolated (tick-parts.ts). The outbox recovery
+ * sweep (every tenant's) runs first, so it never waits on, or depends on, program work; then the
+ * programs (tickPrograms), then the purges. The first tick ever looks back one minute, not to the
+ * epoch.
  */
 export async function runScheduler(env: Env, scheduledTime: number): Promise<void> {
   const started = performance.now();
   const now = scheduledTime;
-  const last = await readLastTick(env);
-  const from = Math.max(last ?? now - 60_000, now - MAX_CATCH_UP_MS);
   const stats: TickStats = { rowsRead: 0, due: 0, programs: 0 };
-  let failed = 0;
-  if (from < now) {
-    const db = createDb(env.DB);
-    const active = (await db
-      .select()
-      .from(programs)
-      .where(and(eq(programs.status, "active"), inArray(programs.triggerType, ["date", "schedule"])))
-      .all()) as ProgramRow[];
-    const byTenant = new Map<string, ProgramRow[]>();
-    for (const p of active) byTenant.set(p.tenantId, [...(byTenant.get(p.tenantId) ?? []), p]);
-    for (const [tenantId, list] of byTenant) {
-      const ctx = serviceContext(env, tenantId);
-      let tenant: TenantRow;
-      try {
-        tenant = await loadTenant(ctx);
-      } catch {
-        continue;
-      }
-      for (const p of list) {
-        stats.programs += 1;
-        try {
-          await tickProgram({ ctx, tenant, from, now, stats }, p);
-        } catch (err) {
-          failed += 1;
-          // One broken program must not stop the others; the next tick retries it (keys dedupe).
-          console.error(
-            JSON.stringify({
-              level: "error",
-              message: "scheduler program failed",
-              program_id: p.id,
-              error: String(err),
-            }),
-          );
-        }
-      }
-    }
-    // A failed program keeps the window open: the next tick covers it again (occurrence keys dedupe).
-    if (failed === 0) await writeLastTick(env, now);
-  }
-  await sweepOutbox(env, scheduledTime);
-  await purgeIdempotencyKeys(env.DB, now);
-  await purgeDeliveryLogs(env.DB, now);
+  let from: number | null = null;
+  const failed = await runTickParts([
+    { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
+    {
+      name: "programs",
+      run: async () => {
+        from = await tickPrograms(env, now, stats);
+      },
+    },
+    { name: "idempotency_purge", run: () => purgeIdempotencyKeys(env.DB, now) },
+    { name: "delivery_log_purge", run: () => purgeDeliveryLogs(env.DB, now) },
+  ]);
   console.log(
     JSON.stringify({
       level: "info",
       message: "scheduler tick",
       scheduled_time: iso(now),
-      window_from: iso(from),
+      window_from: from === null ? null : iso(from),
       programs: stats.programs,
       due: stats.due,
       rows_read: stats.rowsRead,
+      failed_parts: failed,
       duration_ms: Math.round(performance.now() - started),
     }),
   );

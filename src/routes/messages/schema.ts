@@ -111,7 +111,7 @@ export const SendMessageSchema = z
       .max(1600)
       .optional()
       .openapi({ description: "The text. Give `body` or `template`.", example: "Your code is 482913" }),
-    template: z.string().min(1).max(5000).optional().openapi({
+    template: z.string().min(1).max(2000).optional().openapi({
       description:
         "Liquid template rendered with `data`, `contact.*` and `tenant.brand_name`. A variable nothing fills → 422.",
       example:
