@@ -24,6 +24,13 @@ export const TEMPLATE_LIMITS = {
 
 export type TemplateLimit = "steps" | "allocated" | "time";
 
+/** The limits a RenderBudget enforces (TEMPLATE_LIMITS by default; tests use small ones). */
+export interface RenderLimits {
+  maxSteps: number;
+  maxAllocated: number;
+  maxMs: number;
+}
+
 /** A render stopped by one of Herald's limits. */
 export class TemplateLimitError extends Error {
   readonly limit: TemplateLimit;
@@ -56,10 +63,7 @@ export class RenderBudget {
   private readonly deadline: number;
 
   constructor(
-    private readonly limits: Pick<
-      typeof TEMPLATE_LIMITS,
-      "maxSteps" | "maxAllocated" | "maxMs"
-    > = TEMPLATE_LIMITS,
+    private readonly limits: RenderLimits = TEMPLATE_LIMITS,
     now = Date.now(),
   ) {
     this.deadline = now + limits.maxMs;
@@ -83,12 +87,13 @@ export class RenderBudget {
   allocate(count: number): void {
     if (this.tripped) throw this.tripped;
     if (!(count > 0)) return;
-    this.allocated += count;
-    if (this.allocated > this.limits.maxAllocated)
+    // Checked before it is counted: liquidjs charges before it allocates, so a refused charge never happens.
+    if (this.allocated + count > this.limits.maxAllocated)
       this.trip(
         "allocated",
         `produces more than ${this.limits.maxAllocated.toLocaleString("en-US")} characters while rendering`,
       );
+    this.allocated += count;
   }
 
   /** The two liquidjs limiters, backed by this budget (structurally liquidjs's `Limiter`). */
