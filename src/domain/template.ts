@@ -1,4 +1,22 @@
-import { analyzeSync, type Context, filters, Liquid, type Template, UndefinedVariableError } from "liquidjs";
+import {
+  analyzeSync,
+  Context,
+  filters,
+  Liquid,
+  Tag,
+  type TagToken,
+  type Template,
+  type TopLevelToken,
+  UndefinedVariableError,
+} from "liquidjs";
+import {
+  bodyCharacters,
+  exceedsBodyLimit,
+  meterEmitters,
+  RenderBudget,
+  TEMPLATE_LIMITS,
+  TemplateLimitError,
+} from "./template-limits";
 
 interface FilterThis {
   context: Context;
@@ -19,7 +37,8 @@ export interface RenderResult {
 /** Render-time global carrying the zone for `date`; no template can name it (roots are checked). */
 const TZ_GLOBAL = "__herald_timezone";
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const FILE_TAGS = /\{%-?\s*(include|render|layout)\b/;
+/** Tags that load other files: refused wherever they appear, `{% liquid %}` blocks included. */
+const FILE_TAGS = ["include", "render", "layout"] as const;
 
 /**
  * `date` in the contact's zone: instants are shown in the render's IANA zone; a bare
@@ -33,24 +52,34 @@ function zonedDate(this: FilterThis, value: unknown, format?: unknown, zone?: un
   return (filters.date as unknown as FilterHandler).call(this, value, format, tz);
 }
 
-function makeEngine(strict: boolean): Liquid {
+/** Parsing one of `FILE_TAGS` fails with this message (and liquidjs adds the tag's position). */
+class RefusedFileTag extends Tag {
+  constructor(token: TagToken, remainTokens: TopLevelToken[], liquid: Liquid) {
+    super(token, remainTokens, liquid);
+    throw new Error(`the ${token.name} tag is not available: templates cannot load other files`);
+  }
+  render(): void {}
+}
+
+function makeEngine(): Liquid {
   const engine = new Liquid({
     strictFilters: true,
-    strictVariables: strict,
     lenientIf: true,
     ownPropertyOnly: true,
     timezoneOffset: "UTC",
-    // Bounded work per render: templates are tenant-written and run inside the request.
-    renderLimit: 1_000,
-    memoryLimit: 1_000_000,
-    parseLimit: 100_000,
+    // Each render gets a RenderBudget in place of these (see renderTemplate); they only cover
+    // a render that is not given one.
+    renderLimit: TEMPLATE_LIMITS.maxMs,
+    memoryLimit: TEMPLATE_LIMITS.maxAllocated,
+    parseLimit: TEMPLATE_LIMITS.maxSourceChars * 2,
   });
   engine.registerFilter("date", zonedDate);
+  for (const tag of FILE_TAGS) engine.registerTag(tag, RefusedFileTag);
+  meterEmitters(engine);
   return engine;
 }
 
-const lenient = makeEngine(false);
-const strict = makeEngine(true);
+const engine = makeEngine();
 
 const parseCache = new Map<string, Template[]>();
 const PARSE_CACHE_MAX = 500;
@@ -58,7 +87,7 @@ const PARSE_CACHE_MAX = 500;
 function parseCached(source: string): Template[] {
   const hit = parseCache.get(source);
   if (hit) return hit;
-  const parsed = lenient.parse(source);
+  const parsed = engine.parse(source);
   if (parseCache.size >= PARSE_CACHE_MAX) {
     const first = parseCache.keys().next().value;
     if (first !== undefined) parseCache.delete(first);
@@ -82,24 +111,21 @@ const cleanMessage = (message: string): string =>
   message.replace(/, line:\d+, col:\d+$/, "").split("\n")[0] ?? message;
 
 /**
- * Checks a template at write time: it must parse, use only known tags and filters, and every
- * variable it reads must start with one of `allowedRoots`.
+ * Checks a template at write time: at most 2,000 characters, it must parse, use only known tags
+ * and filters (no file tags), every variable it reads must start with one of `allowedRoots`, and
+ * a trial render with empty data (each root an empty object) must stay within Herald's limits
+ * and the 1,600-character body.
  *
  * @example validateTemplate("Hi {{ contact.first_name }}", ["contact"]) // { ok: true }
  * @example validateTemplate("Hi {{ user.name }}", ["contact"]) // { ok: false, message: "unknown variable root `user` …", line: 1, col: 7 }
  */
 export function validateTemplate(source: string, allowedRoots: readonly string[]): TemplateCheck {
   if (source.trim().length === 0) return { ok: false, message: "must not be empty" };
-  const fileTag = FILE_TAGS.exec(source);
-  if (fileTag) {
-    const before = source.slice(0, fileTag.index).split("\n");
+  if (source.length > TEMPLATE_LIMITS.maxSourceChars)
     return {
       ok: false,
-      message: `the ${fileTag[1]} tag is not available: templates cannot load other files`,
-      line: before.length,
-      col: (before.at(-1)?.length ?? 0) + 1,
+      message: `must be at most ${TEMPLATE_LIMITS.maxSourceChars.toLocaleString("en-US")} characters`,
     };
-  }
   let parsed: Template[];
   try {
     parsed = parseCached(source);
@@ -116,6 +142,8 @@ export function validateTemplate(source: string, allowedRoots: readonly string[]
       ...(at ? { line: at.row, col: at.col } : {}),
     };
   }
+  const trial = renderBody(source, Object.fromEntries(allowedRoots.map((r) => [r, {}])));
+  if (!trial.ok) return { ok: false, message: `trial render with empty data: ${trial.error}` };
   return { ok: true };
 }
 
@@ -160,21 +188,44 @@ function fill(scope: Record<string, unknown>, path: string[]): void {
 
 const MAX_MISSING = 20;
 
+/** One bounded render of `parsed`: the budget's limiters replace liquidjs's own. */
+function renderOnce(
+  parsed: Template[],
+  scope: Record<string, unknown>,
+  options: { globals: Record<string, unknown>; strict: boolean; budget: RenderBudget },
+): string {
+  const ctx = new Context(
+    scope,
+    engine.options,
+    { sync: true, globals: options.globals, strictVariables: options.strict },
+    { liquid: engine, ...options.budget.limiters() },
+  );
+  try {
+    return engine.renderSync(parsed, ctx) as string;
+  } catch (err) {
+    // liquidjs wraps what a limiter throws in a RenderError: the budget knows what tripped.
+    throw options.budget.tripped ?? err;
+  }
+}
+
 /**
  * Renders a template against a scope. Variables the template prints without a fallback
  * (`default`, `if`) and that the scope lacks (or holds as null) are reported in `missing`
  * and render as empty text; rendering itself never throws for them. `date` renders instants
  * in `timezone` (IANA; UTC when absent) and a bare `YYYY-MM-DD` as that calendar day.
- * Throws the liquidjs error for a template that does not parse (validate first).
+ * All rounds of one call share one `RenderBudget` (TEMPLATE_LIMITS): past it, throws
+ * `TemplateLimitError`. Throws the liquidjs error for a template that does not parse (validate
+ * first) or fails while rendering.
  *
  * @example renderTemplate("Hi {{ contact.first_name | default: 'there' }}", { contact: {} }).body // "Hi there"
  */
 export function renderTemplate(
   source: string,
   scope: Record<string, unknown>,
-  options: { timezone?: string | null } = {},
+  options: { timezone?: string | null; budget?: RenderBudget } = {},
 ): RenderResult {
   const parsed = parseCached(source);
+  const budget = options.budget ?? new RenderBudget();
   const globals = { [TZ_GLOBAL]: options.timezone || "UTC" };
   const pruned = pruneNulls(scope) as Record<string, unknown>;
   const missing: string[] = [];
@@ -182,7 +233,7 @@ export function renderTemplate(
   const paths = staticPaths(parsed);
   for (let round = 0; round < MAX_MISSING; round++) {
     try {
-      strict.renderSync(parsed, probe, { globals });
+      renderOnce(parsed, probe, { globals, strict: true, budget });
       break;
     } catch (err) {
       if (!(err instanceof UndefinedVariableError)) throw err;
@@ -197,8 +248,40 @@ export function renderTemplate(
       }
     }
   }
-  const body = lenient.renderSync(parsed, pruned, { globals }) as string;
+  const body = renderOnce(parsed, pruned, { globals, strict: false, budget });
   return { body, missing };
+}
+
+export type BodyRender = { ok: true; body: string; missing: string[] } | { ok: false; error: string };
+
+/**
+ * A message body from a template, never throwing: the trimmed render, or why there is none —
+ * the template does not render, it goes past Herald's limits (steps, characters produced, time),
+ * or the body is over 1,600 characters. Callers add the opt-out footer and check the total with
+ * `exceedsBodyLimit`.
+ *
+ * @example renderBody("{% for i in (1..3000000) %}{% endfor %}hi", {}) // { ok: false, error: "produces more than 100,000 characters while rendering" }
+ */
+export function renderBody(
+  source: string,
+  scope: Record<string, unknown>,
+  options: { timezone?: string | null } = {},
+): BodyRender {
+  let rendered: RenderResult;
+  try {
+    rendered = renderTemplate(source, scope, options);
+  } catch (err) {
+    if (err instanceof TemplateLimitError)
+      return { ok: false, error: `exceeds Herald's limits: ${err.message}` };
+    return { ok: false, error: `does not render: ${cleanMessage(String((err as Error)?.message ?? err))}` };
+  }
+  const body = rendered.body.trim();
+  if (exceedsBodyLimit(body))
+    return {
+      ok: false,
+      error: `renders to ${bodyCharacters(body).toLocaleString("en-US")} characters; a message is at most ${TEMPLATE_LIMITS.maxBodyChars.toLocaleString("en-US")}`,
+    };
+  return { ok: true, body, missing: rendered.missing };
 }
 
 /** Whether a template source mentions STOP (then the opt-out footer is not added). */

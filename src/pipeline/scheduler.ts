@@ -1,349 +1,154 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { and, eq, inArray } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { programs } from "../db/schema";
-import {
-  addDays,
-  birthdayInYear,
-  birthdayMonthDaysOn,
-  cronRunsBetween,
-  datesInWindow,
-  localToUtc,
-  nextCron,
-} from "../domain/schedule";
 import type { Env } from "../env";
 import { iso } from "../lib/time";
 import { purgeIdempotencyKeys } from "../middleware/idempotency";
-import { type ServiceContext, serviceContext } from "../services/context";
-import { audienceFilter, forEachAudiencePage, inAudience } from "../services/programs/audience";
-import { dueFor } from "../services/programs/due";
-import { type Occurrence, sendOccurrences } from "../services/programs/execute";
-import {
-  type ContactRow,
-  contactZone,
-  loadTenant,
-  type ProgramRow,
-  type TenantRow,
-} from "../services/programs/scope";
+import { serviceContext } from "../services/context";
+import { loadTenant, type ProgramRow, type TenantRow } from "../services/programs/scope";
 import { sweepOutbox } from "./dispatch";
+import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
 import { purgeDeliveryLogs } from "./retention";
+import {
+  oweWindow,
+  programWindowStart,
+  readLastTick,
+  readOwedWindows,
+  settleWindows,
+  writeLastTick,
+} from "./scheduler-window";
+import { logTickFailure, runTickParts } from "./tick-parts";
 
-const LAST_TICK_KEY = "scheduler.last_tick";
-/** Catch-up never reaches further back than the longest validity a program may have. */
-const MAX_CATCH_UP_MS = 8 * 24 * 3_600_000;
-/** Due messages are written in pages of this many (one createMessages call each). */
-export const SCHEDULER_PAGE = 100;
-const HOUR = 3_600_000;
-const BIRTHDAY_PAGE = 500;
-const dialect = new SQLiteAsyncDialect();
+const ACTIVE = and(eq(programs.status, "active"), inArray(programs.triggerType, ["date", "schedule"]));
 
-interface TickStats {
-  rowsRead: number;
-  due: number;
-  programs: number;
-}
-
-interface Tick {
-  ctx: ServiceContext;
-  tenant: TenantRow;
-  from: number;
-  now: number;
-  stats: TickStats;
-}
-
-type RawContact = Record<string, unknown>;
-
-/** A contacts row read with raw D1 (snake_case, JSON as text) → the drizzle row shape. */
-function toContact(r: RawContact): ContactRow {
-  const attrs = r.attributes;
-  return {
-    id: r.id as string,
-    tenantId: r.tenant_id as string,
-    phone: r.phone as string,
-    firstName: (r.first_name as string | null) ?? null,
-    lastName: (r.last_name as string | null) ?? null,
-    email: (r.email as string | null) ?? null,
-    externalId: (r.external_id as string | null) ?? null,
-    timezone: (r.timezone as string | null) ?? null,
-    locale: (r.locale as string | null) ?? null,
-    birthday: (r.birthday as string | null) ?? null,
-    birthdayMd: (r.birthday_md as string | null) ?? null,
-    birthdayMonth: (r.birthday_month as number | null) ?? null,
-    attributes: typeof attrs === "string" ? JSON.parse(attrs) : ((attrs as ContactRow["attributes"]) ?? {}),
-    gender: (r.gender as string | null) ?? null,
-    income: (r.income as string | null) ?? null,
-    city: (r.city as string | null) ?? null,
-    region: (r.region as string | null) ?? null,
-    country: (r.country as string | null) ?? null,
-    postalCode: (r.postal_code as string | null) ?? null,
-    subscribed: Boolean(r.subscribed),
-    marketingOptIn: Boolean(r.marketing_opt_in),
-    unsubscribedAt: (r.unsubscribed_at as string | null) ?? null,
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-  } as ContactRow;
-}
-
-/** No retroactive sends, and nothing past its validity. */
-function sendable(p: ProgramRow, dueMs: number, now: number, notBefore: string[]): boolean {
-  if (dueMs > now || dueMs + p.validityHours * HOUR <= now) return false;
-  if (!p.activatedAt || dueMs < Date.parse(p.activatedAt)) return false;
-  return notBefore.every((t) => dueMs >= Date.parse(t));
-}
-
-async function sendInPages(tick: Tick, program: ProgramRow, occ: Occurrence[]): Promise<void> {
-  for (let i = 0; i < occ.length; i += SCHEDULER_PAGE) {
-    const page = occ.slice(i, i + SCHEDULER_PAGE);
-    tick.stats.due += page.length;
-    await sendOccurrences(tick.ctx, program, tick.tenant, page, tick.now);
-  }
+interface TenantPrograms {
+  ids: string[];
+  /** The tenant's active date and schedule programs (throws when one of its rows does not load). */
+  load: () => Promise<ProgramRow[]>;
 }
 
 /**
- * Birthdays: the contacts whose birthday month-day falls on a local date that some zone is on
- * during the window (the `contacts_tenant_birthday_md` index), kept when their own local
- * `at` instant is inside the window. 29 February is read on 28 February in common years.
+ * Active date and schedule programs by tenant: one read for all of them; should a stored row not
+ * load (say, JSON that does not parse), each tenant's are read on their own, so that only the
+ * tenant holding the bad row is skipped.
  */
-async function tickBirthday(tick: Tick, p: ProgramRow): Promise<void> {
-  if (p.trigger.type !== "date") return;
-  const { offset_days: offset, at } = p.trigger;
-  // A local date d is due somewhere on Earth between its `at` in UTC+14 and in UTC−12 (an hour
-  // of margin each side for DST): only dates whose span meets the window are read.
-  const [hh, mm] = at.split(":").map(Number) as [number, number];
-  const dates = datesInWindow(tick.from, tick.now).filter((d) => {
-    const utcAt = Date.parse(`${d}T00:00:00.000Z`) + (hh * 60 + mm) * 60_000;
-    return utcAt - 15 * HOUR <= tick.now && utcAt + 13 * HOUR > tick.from;
-  });
-  const mds = [...new Set(dates.flatMap((d) => birthdayMonthDaysOn(addDays(d, -offset))))];
-  const filter = await audienceFilter(tick.ctx, p);
-  for (const md of mds) {
-    // One month-day at a time, paged by rowid: an equality range of the birthday index, whose
-    // entries are in rowid order, so no page sorts or scans beyond that day's birthdays.
-    let after = 0;
-    for (;;) {
-      const q = dialect.sqlToQuery(
-        sql`SELECT rowid AS rid, * FROM contacts INDEXED BY contacts_tenant_birthday_md
-            WHERE tenant_id = ${tick.ctx.tenantId} AND birthday_md = ${md} AND rowid > ${after} AND subscribed = 1
-            ${filter ? sql`AND ${filter}` : sql``}
-            ORDER BY rowid LIMIT ${BIRTHDAY_PAGE}`,
-      );
-      const res = await tick.ctx.env.DB.prepare(q.sql)
-        .bind(...q.params)
-        .all<RawContact & { rid: number }>();
-      tick.stats.rowsRead += res.meta.rows_read ?? 0;
-      const rows = res.results;
-      const occ: Occurrence[] = [];
-      for (const r of rows) {
-        const c = toContact(r);
-        if (!c.birthday) continue;
-        const zone = contactZone(c, tick.tenant);
-        for (const d of dates) {
-          const birthdayDate = addDays(d, -offset);
-          const year = Number(birthdayDate.slice(0, 4));
-          if (birthdayInYear(c.birthday, year) !== birthdayDate) continue;
-          const due = localToUtc(d, at, zone);
-          if (due <= tick.from || !sendable(p, due, tick.now, [c.createdAt])) continue;
-          occ.push({ contact: c, occurrenceKey: `${p.id}:${c.id}:${year}`, sendAt: iso(due) });
-        }
+async function activeProgramsByTenant(env: Env): Promise<Map<string, TenantPrograms>> {
+  const db = createDb(env.DB);
+  const out = new Map<string, TenantPrograms>();
+  try {
+    const all = (await db.select().from(programs).where(ACTIVE).all()) as ProgramRow[];
+    const byTenant = new Map<string, ProgramRow[]>();
+    for (const p of all) byTenant.set(p.tenantId, [...(byTenant.get(p.tenantId) ?? []), p]);
+    for (const [tenantId, list] of byTenant)
+      out.set(tenantId, { ids: list.map((p) => p.id), load: async () => list });
+    return out;
+  } catch (err) {
+    logTickFailure({ step: "load_programs" }, err);
+  }
+  const ids = await db
+    .select({ id: programs.id, tenantId: programs.tenantId })
+    .from(programs)
+    .where(ACTIVE)
+    .all();
+  for (const { id, tenantId } of ids) {
+    const load = async () =>
+      (await db
+        .select()
+        .from(programs)
+        .where(and(ACTIVE, eq(programs.tenantId, tenantId)))
+        .all()) as ProgramRow[];
+    out.set(tenantId, { ids: [...(out.get(tenantId)?.ids ?? []), id], load });
+  }
+  return out;
+}
+
+/**
+ * The programs part of a tick: every occurrence due in (last tick, now] that is still inside its
+ * validity, so a missed or late tick delays messages and never loses them. Each tenant and each
+ * program is isolated: one that throws is logged and skipped, the others go on, and the shared
+ * window still moves forward; the failed program alone owes its window and looks back to it on
+ * the next ticks until it succeeds (occurrence keys make the repeat create nothing twice).
+ * Returns the start of the shared window (null when there was nothing to do).
+ */
+async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<number | null> {
+  const last = await readLastTick(env);
+  const from = Math.max(last ?? now - 60_000, now - MAX_CATCH_UP_MS);
+  if (from >= now) return null;
+  const [byTenant, owed] = await Promise.all([activeProgramsByTenant(env), readOwedWindows(env)]);
+  const startOf = (id: string) => Math.max(programWindowStart(from, owed.get(id)), now - MAX_CATCH_UP_MS);
+  const settled: string[] = [];
+  let unrecorded = 0;
+  const owe = async (tenantId: string, programId: string, err: unknown) => {
+    logTickFailure({ tenant_id: tenantId, program_id: programId }, err);
+    try {
+      await oweWindow(env, programId, startOf(programId));
+    } catch (writeErr) {
+      unrecorded += 1;
+      logTickFailure({ tenant_id: tenantId, program_id: programId, step: "owe_window" }, writeErr);
+    }
+  };
+  for (const [tenantId, entry] of byTenant) {
+    const ctx = serviceContext(env, tenantId);
+    let tenant: TenantRow;
+    let list: ProgramRow[];
+    try {
+      [tenant, list] = await Promise.all([loadTenant(ctx), entry.load()]);
+    } catch (err) {
+      stats.programs += entry.ids.length;
+      for (const id of entry.ids) await owe(tenantId, id, err);
+      continue;
+    }
+    for (const p of list) {
+      stats.programs += 1;
+      try {
+        await tickProgram({ ctx, tenant, from: startOf(p.id), now, stats }, p);
+        if (owed.has(p.id)) settled.push(p.id);
+      } catch (err) {
+        await owe(tenantId, p.id, err);
       }
-      await sendInPages(tick, p, occ);
-      const last = rows.at(-1);
-      if (!last || rows.length < BIRTHDAY_PAGE) break;
-      after = last.rid;
     }
   }
-}
-
-interface DueJoin extends RawContact {
-  d_due_at: string;
-  d_occurrence: string;
-  d_armed_at: string;
-}
-
-/**
- * `attributes.<date>` triggers and schedules in each contact's zone: an index range scan on
- * `program_due (program_id, due_at)`. Each row read is consumed: a one-off date is deleted,
- * a schedule moves to its next occurrence, so the next tick reads only what became due since.
- */
-async function tickMaterialised(tick: Tick, p: ProgramRow): Promise<void> {
-  const db = tick.ctx.env.DB;
-  const nowIso = iso(tick.now);
-  for (let guard = 0; guard < 10_000; guard++) {
-    const res = await db
-      .prepare(
-        `SELECT c.*, d.due_at AS d_due_at, d.occurrence AS d_occurrence, d.armed_at AS d_armed_at
-         FROM program_due d JOIN contacts c ON c.id = d.contact_id
-         WHERE d.program_id = ? AND d.due_at <= ?
-         ORDER BY d.due_at LIMIT ?`,
-      )
-      .bind(p.id, nowIso, SCHEDULER_PAGE)
-      .all<DueJoin>();
-    tick.stats.rowsRead += res.meta.rows_read ?? 0;
-    const rows = res.results;
-    if (rows.length === 0) return;
-    const members = await inAudience(
-      tick.ctx,
-      p,
-      rows.map((r) => r.id as string),
-    );
-    const occ: Occurrence[] = [];
-    const advance: { c: string; d: string; o: string }[] = [];
-    const consumed: string[] = [];
-    for (const r of rows) {
-      const c = toContact(r);
-      const due = Date.parse(r.d_due_at);
-      if (members.has(c.id) && sendable(p, due, tick.now, [r.d_armed_at, c.createdAt])) {
-        occ.push({ contact: c, occurrenceKey: `${p.id}:${c.id}:${r.d_occurrence}`, sendAt: r.d_due_at });
-      }
-      const next = p.trigger.type === "schedule" ? dueFor(p, c, tick.tenant, Math.max(due, tick.now)) : null;
-      if (next) advance.push({ c: c.id, d: next.dueAt, o: next.occurrence });
-      else consumed.push(c.id);
-    }
-    await sendInPages(tick, p, occ);
-    const stmts: D1PreparedStatement[] = [];
-    if (consumed.length > 0)
-      stmts.push(
-        db
-          .prepare(
-            "DELETE FROM program_due WHERE program_id = ? AND contact_id IN (SELECT value FROM json_each(?))",
-          )
-          .bind(p.id, JSON.stringify(consumed)),
-      );
-    if (advance.length > 0)
-      stmts.push(
-        db
-          .prepare(
-            `UPDATE program_due SET due_at = json_extract(j.value, '$.d'), occurrence = json_extract(j.value, '$.o')
-             FROM json_each(?) j WHERE program_due.program_id = ? AND program_due.contact_id = json_extract(j.value, '$.c')`,
-          )
-          .bind(JSON.stringify(advance), p.id),
-      );
-    if (stmts.length > 0) await db.batch(stmts);
-  }
-}
-
-/** A schedule in one fixed zone: `programs.next_run_at` says when; the audience is written in pages. */
-async function tickFixedSchedule(tick: Tick, p: ProgramRow): Promise<void> {
-  if (p.trigger.type !== "schedule" || !p.nextRunAt) return;
-  const planned = Date.parse(p.nextRunAt);
-  if (planned > tick.now) return;
-  const runs = cronRunsBetween(p.trigger.cron, p.trigger.timezone, planned - 1, tick.now);
-  // After an outage only the latest run still inside its validity is sent, not a burst of stale ones.
-  const run = runs.filter((t) => sendable(p, t, tick.now, [])).at(-1);
-  if (run !== undefined) {
-    const runIso = iso(run);
-    await forEachAudiencePage(tick.ctx, p, SCHEDULER_PAGE, async (page) => {
-      tick.stats.rowsRead += page.length;
-      await sendInPages(
-        tick,
-        p,
-        page.map((contact) => ({
-          contact,
-          occurrenceKey: `${p.id}:${runIso}:${contact.id}`,
-          sendAt: runIso,
-        })),
-      );
-    });
-  }
-  const next = nextCron(p.trigger.cron, p.trigger.timezone, tick.now);
-  await tick.ctx.db
-    .update(programs)
-    .set({ nextRunAt: next === null ? null : iso(next) })
-    .where(and(eq(programs.id, p.id), eq(programs.nextRunAt, p.nextRunAt)));
-}
-
-async function tickProgram(tick: Tick, p: ProgramRow): Promise<void> {
-  const t = p.trigger;
-  if (t.type === "date" && t.field === "birthday") return tickBirthday(tick, p);
-  if (
-    (t.type === "date" && t.field.startsWith("attributes.")) ||
-    (t.type === "schedule" && t.timezone === "contact")
-  )
-    return tickMaterialised(tick, p);
-  if (t.type === "schedule") return tickFixedSchedule(tick, p);
-}
-
-async function readLastTick(env: Env): Promise<number | null> {
-  const row = await env.DB.prepare("SELECT value FROM system_state WHERE key = ?")
-    .bind(LAST_TICK_KEY)
-    .first<{ value: string }>();
-  const ms = row ? Date.parse(row.value) : Number.NaN;
-  return Number.isFinite(ms) ? ms : null;
-}
-
-/** Moves the last tick forward only (an overlapping, older tick never pulls it back). */
-async function writeLastTick(env: Env, now: number): Promise<void> {
-  await env.DB.prepare(
-    `INSERT INTO system_state (key, value, updated_at) VALUES (?1, ?2, ?2)
-     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value), updated_at = excluded.updated_at`,
-  )
-    .bind(LAST_TICK_KEY, iso(now))
-    .run();
+  // A program that stopped being active owes nothing (what fell due while paused is skipped).
+  const active = new Set([...byTenant.values()].flatMap((e) => e.ids));
+  for (const id of owed.keys()) if (!active.has(id)) settled.push(id);
+  await settleWindows(env, settled);
+  // Only when a failure could not be recorded does the shared window stay open (nothing is lost).
+  if (unrecorded === 0) await writeLastTick(env, now);
+  return from;
 }
 
 /**
- * The `* * * * *` cron. Handles every occurrence due in (last tick, now] that is still inside its
- * validity — so a missed or late tick delays messages and never loses them — then sweeps the
- * outbox. Occurrence keys make overlapping or repeated ticks create nothing twice. The first tick
- * ever looks back one minute, not to the epoch.
+ * The `* * * * *` cron: independent parts, each isolated (tick-parts.ts). The outbox recovery
+ * sweep (every tenant's) runs first, so it never waits on, or depends on, program work; then the
+ * programs (tickPrograms), then the purges. The first tick ever looks back one minute, not to the
+ * epoch.
  */
 export async function runScheduler(env: Env, scheduledTime: number): Promise<void> {
   const started = performance.now();
   const now = scheduledTime;
-  const last = await readLastTick(env);
-  const from = Math.max(last ?? now - 60_000, now - MAX_CATCH_UP_MS);
   const stats: TickStats = { rowsRead: 0, due: 0, programs: 0 };
-  let failed = 0;
-  if (from < now) {
-    const db = createDb(env.DB);
-    const active = (await db
-      .select()
-      .from(programs)
-      .where(and(eq(programs.status, "active"), inArray(programs.triggerType, ["date", "schedule"])))
-      .all()) as ProgramRow[];
-    const byTenant = new Map<string, ProgramRow[]>();
-    for (const p of active) byTenant.set(p.tenantId, [...(byTenant.get(p.tenantId) ?? []), p]);
-    for (const [tenantId, list] of byTenant) {
-      const ctx = serviceContext(env, tenantId);
-      let tenant: TenantRow;
-      try {
-        tenant = await loadTenant(ctx);
-      } catch {
-        continue;
-      }
-      for (const p of list) {
-        stats.programs += 1;
-        try {
-          await tickProgram({ ctx, tenant, from, now, stats }, p);
-        } catch (err) {
-          failed += 1;
-          // One broken program must not stop the others; the next tick retries it (keys dedupe).
-          console.error(
-            JSON.stringify({
-              level: "error",
-              message: "scheduler program failed",
-              program_id: p.id,
-              error: String(err),
-            }),
-          );
-        }
-      }
-    }
-    // A failed program keeps the window open: the next tick covers it again (occurrence keys dedupe).
-    if (failed === 0) await writeLastTick(env, now);
-  }
-  await sweepOutbox(env, scheduledTime);
-  await purgeIdempotencyKeys(env.DB, now);
-  await purgeDeliveryLogs(env.DB, now);
+  let from: number | null = null;
+  const failed = await runTickParts([
+    { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
+    {
+      name: "programs",
+      run: async () => {
+        from = await tickPrograms(env, now, stats);
+      },
+    },
+    { name: "idempotency_purge", run: () => purgeIdempotencyKeys(env.DB, now) },
+    { name: "delivery_log_purge", run: () => purgeDeliveryLogs(env.DB, now) },
+  ]);
   console.log(
     JSON.stringify({
       level: "info",
       message: "scheduler tick",
       scheduled_time: iso(now),
-      window_from: iso(from),
+      window_from: from === null ? null : iso(from),
       programs: stats.programs,
       due: stats.due,
       rows_read: stats.rowsRead,
+      failed_parts: failed,
       duration_ms: Math.round(performance.now() - started),
     }),
   );

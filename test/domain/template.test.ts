@@ -1,7 +1,19 @@
 import fc from "fast-check";
+import { Liquid } from "liquidjs";
 import { describe, expect, it } from "vitest";
 import { analyzeBody } from "../../src/domain/encoding";
-import { PROGRAM_TEMPLATE_ROOTS, renderTemplate, validateTemplate } from "../../src/domain/template";
+import {
+  PROGRAM_TEMPLATE_ROOTS,
+  renderBody,
+  renderTemplate,
+  validateTemplate,
+} from "../../src/domain/template";
+import {
+  exceedsBodyLimit,
+  RenderBudget,
+  TEMPLATE_LIMITS,
+  TemplateLimitError,
+} from "../../src/domain/template-limits";
 import { KIND_DEFAULTS } from "../../src/services/programs/defaults";
 
 const roots = PROGRAM_TEMPLATE_ROOTS;
@@ -100,5 +112,157 @@ describe("default templates", () => {
       expect(a.encoding, kind).toBe("GSM-7");
       expect(a.segments, `${kind}: ${r.body}`).toBe(1);
     }
+  });
+});
+
+/** Templates that burn CPU or emit megabytes whatever the data: refused at write. */
+const HOSTILE: Record<string, string> = {
+  "a 3,000,000-step loop": "{% for i in (1..3000000) %}{% endfor %}hi",
+  "nested loops (CPU)": "{% for i in (1..300) %}{% for j in (1..300) %}{% endfor %}{% endfor %}hi",
+  "triple nested loops":
+    "{% for i in (1..60) %}{% for j in (1..60) %}{% for k in (1..60) %}{% endfor %}{% endfor %}{% endfor %}",
+  "nested loops emitting megabytes":
+    "{% for i in (1..900) %}{% for j in (1..900) %}xxxxxxxxxx{% endfor %}{% endfor %}",
+  "capture doubling (110 chars, 4 MB)":
+    "{%capture s%}x{%endcapture%}{% for i in (1..22) %}{%capture s%}{{s}}{{s}}{%endcapture%}{% endfor %}{{s}}",
+  "append doubling":
+    "{% assign s = 'xxxxxxxxxx' %}{% for i in (1..22) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}",
+  "prepend doubling":
+    "{% assign s = 'xxxxxxxxxx' %}{% for i in (1..22) %}{% assign s = s | prepend: s %}{% endfor %}{{ s | size }}",
+  "a huge padded date": "{{ 'now' | date: '%999999999d' }}",
+  "{% liquid %} loop": "{% liquid\nfor i in (1..1000000)\necho 'x'\nendfor %}",
+  "{% liquid %} capture growth":
+    "{% liquid\nassign s = 'x'\nfor i in (1..30)\ncapture t\necho s\necho s\nendcapture\nassign s = t\nendfor\necho s | size %}",
+  "a body over 1,600 characters": "{% for i in (1..1601) %}x{% endfor %}",
+};
+
+describe("Herald's render limits", () => {
+  it("the 110-character template really renders 4,194,304 characters without them", () => {
+    const source = HOSTILE["capture doubling (110 chars, 4 MB)"] as string;
+    expect(source.length).toBeLessThanOrEqual(110);
+    expect((new Liquid().parseAndRenderSync(source) as string).length).toBe(4_194_304);
+  });
+
+  it.each(Object.entries(HOSTILE))("refuses %s at write (trial render)", (_, source) => {
+    const res = validateTemplate(source, roots);
+    expect(res.ok).toBe(false);
+    if (!res.ok)
+      expect(res.message).toMatch(/^trial render with empty data: (exceeds Herald's limits|renders to)/);
+  });
+
+  it("stops each within its budget: bounded steps and characters, never megabytes", () => {
+    for (const [name, source] of Object.entries(HOSTILE)) {
+      if (name === "a body over 1,600 characters") continue; // within the render limits; too long a body
+      const budget = new RenderBudget();
+      expect(() => renderTemplate(source, {}, { budget }), name).toThrow();
+      expect(budget.steps, name).toBeLessThanOrEqual(TEMPLATE_LIMITS.maxSteps + 1);
+      expect(budget.allocated, name).toBeLessThanOrEqual(TEMPLATE_LIMITS.maxAllocated);
+    }
+  });
+
+  it("a loop that only blows up on real data passes the trial render and fails on that data", () => {
+    const source = "{% for i in (1..contact.attributes.n) %}x{% endfor %}";
+    expect(validateTemplate(source, roots)).toEqual({ ok: true });
+    expect(renderBody(source, { contact: { attributes: { n: 3 } } })).toEqual({
+      ok: true,
+      body: "xxx",
+      missing: [],
+    });
+    const huge = renderBody(source, { contact: { attributes: { n: 3_000_000 } } });
+    expect(huge).toEqual({ ok: false, error: expect.stringMatching(/^exceeds Herald's limits: /) });
+    const long = renderBody(source, { contact: { attributes: { n: 1_700 } } });
+    expect(long).toEqual({ ok: false, error: "renders to 1,700 characters; a message is at most 1,600" });
+  });
+
+  it("event data cannot make a loop or an output unbounded", () => {
+    const items = Array.from({ length: 1_000 }, (_, i) => i);
+    const nested = "{% for a in event.items %}{% for b in event.items %}{% endfor %}{% endfor %}ok";
+    expect(renderBody(nested, { event: { items } })).toMatchObject({ ok: false });
+    expect(renderBody("{{ event.big }}", { event: { big: "x".repeat(200_000) } })).toMatchObject({
+      ok: false,
+    });
+    expect(
+      renderBody("{{ event.big | upcase | size }}", { event: { big: "x".repeat(200_000) } }),
+    ).toMatchObject({
+      ok: false,
+    });
+  });
+
+  it("ordinary templates are far inside the limits", () => {
+    const source =
+      "Hi {{ contact.first_name | default: 'there' }}, your items: {% for i in event.items %}{{ i.name }}{% unless forloop.last %}, {% endunless %}{% endfor %}.";
+    const items = Array.from({ length: 50 }, (_, i) => ({ name: `item ${i}` }));
+    const budget = new RenderBudget();
+    const r = renderTemplate(source, { contact: { first_name: "Ana" }, event: { items } }, { budget });
+    expect(r.body).toMatch(/^Hi Ana, your items: item 0, item 1, .* item 49\.$/);
+    expect(budget.steps).toBeLessThan(TEMPLATE_LIMITS.maxSteps / 10);
+    expect(budget.allocated).toBeLessThan(TEMPLATE_LIMITS.maxAllocated / 10);
+  });
+
+  it("refuses templates longer than 2,000 characters", () => {
+    expect(validateTemplate("x".repeat(2_000), roots)).toMatchObject({ ok: false }); // renders past 1,600
+    expect(validateTemplate(`{% comment %}${"x".repeat(1_990)}{% endcomment %}hi`, roots)).toEqual({
+      ok: false,
+      message: "must be at most 2,000 characters",
+    });
+    expect(validateTemplate(`{% comment %}${"x".repeat(1_900)}{% endcomment %}hi`, roots)).toEqual({
+      ok: true,
+    });
+  });
+});
+
+describe("file tags", () => {
+  it.each([
+    ["{% include 'secrets' %}", "include"],
+    ["{%- include 'secrets' -%}", "include"],
+    ["{% render 'secrets' %}", "render"],
+    ["{% layout 'base' %}hi", "layout"],
+    ["{% liquid render 'secrets' %}", "render"],
+    ["{% liquid include 'secrets' %}", "include"],
+    ["{% liquid\n  assign x = 1\n  include contact.first_name\n%}", "include"],
+    ["{% if contact.x %}{% liquid render 'a', b: 1 %}{% endif %}", "render"],
+  ])("refuses %s (a 422, never a throw)", (source, tag) => {
+    let res: ReturnType<typeof validateTemplate> | undefined;
+    expect(() => {
+      res = validateTemplate(source, roots);
+    }).not.toThrow();
+    expect(res).toMatchObject({
+      ok: false,
+      message: `the ${tag} tag is not available: templates cannot load other files`,
+    });
+  });
+});
+
+describe("RenderBudget", () => {
+  it("counts steps and allocations and keeps the first limit that tripped", () => {
+    const b = new RenderBudget({ maxSteps: 3, maxAllocated: 10, maxMs: 60_000 });
+    b.step();
+    b.step();
+    b.step();
+    expect(() => b.step()).toThrow(TemplateLimitError);
+    expect(b.tripped?.limit).toBe("steps");
+    expect(() => b.allocate(1)).toThrow(/rendering steps/);
+    const c = new RenderBudget({ maxSteps: 100, maxAllocated: 10, maxMs: 60_000 });
+    c.allocate(4);
+    c.allocate(0);
+    c.allocate(-5);
+    c.allocate(6);
+    expect(() => c.allocate(1)).toThrow(/more than 10 characters/);
+    expect(c.tripped?.limit).toBe("allocated");
+  });
+
+  it("keeps a clock as a backstop only", () => {
+    const b = new RenderBudget({ maxSteps: 100, maxAllocated: 100, maxMs: 5 }, Date.now() - 10);
+    expect(() => b.step()).toThrow(/longer than 5 ms/);
+    expect(b.tripped?.limit).toBe("time");
+  });
+});
+
+describe("exceedsBodyLimit", () => {
+  it("counts code points, 1,600 at most", () => {
+    expect(exceedsBodyLimit("x".repeat(1_600))).toBe(false);
+    expect(exceedsBodyLimit("x".repeat(1_601))).toBe(true);
+    expect(exceedsBodyLimit("😀".repeat(1_600))).toBe(false);
+    expect(exceedsBodyLimit("😀".repeat(1_601))).toBe(true);
   });
 });

@@ -44,7 +44,7 @@ export const MessageSchema = z
     status: MessageStatusSchema,
     status_reason: z.string().nullable().openapi({
       description:
-        "Why it is suppressed (`opted_out`, `no_consent`, `frequency_cap`, `duplicate`, `exited`, `invalid_number`, `missing_data`) or failed (the carrier's error, `carrier_deleted`, `unknown_outcome`), expired (`validity_ended`) or canceled (`exited`, `opted_out` after STOP, `contact_deleted`, `program_archived`; null when canceled through the API or with its program).",
+        "Why it is suppressed (`opted_out`, `no_consent`, `frequency_cap`, `duplicate`, `exited`, `invalid_number`, `missing_data`) or failed (the carrier's error, `carrier_deleted`, `unknown_outcome`, `template_error`: the template could not be rendered within Herald's limits or rendered past 1,600 characters, `error_message` says why), expired (`validity_ended`) or canceled (`exited`, `opted_out` after STOP, `contact_deleted`, `program_archived`; null when canceled through the API or with its program).",
       example: null,
     }),
     scheduled_at: nullableTs(
@@ -105,15 +105,14 @@ export const SendMessageSchema = z
       description: "Send to this contact's phone. Give `to` or `contact_id`.",
       example: "ct_0mhx2k1a0AbCdEfGhIjKlMn",
     }),
-    body: z
-      .string()
-      .min(1)
-      .max(1600)
-      .optional()
-      .openapi({ description: "The text. Give `body` or `template`.", example: "Your code is 482913" }),
-    template: z.string().min(1).max(5000).optional().openapi({
+    body: z.string().min(1).max(1600).optional().openapi({
       description:
-        "Liquid template rendered with `data`, `contact.*` and `tenant.brand_name`. A variable nothing fills → 422.",
+        "The text. Give `body` or `template`. At most 1,600 characters with the opt-out footer that marketing messages get (else 422).",
+      example: "Your code is 482913",
+    }),
+    template: z.string().min(1).max(2000).optional().openapi({
+      description:
+        "Liquid template rendered with `data`, `contact.*` and `tenant.brand_name`. A variable nothing fills, a render past Herald's limits (rendering steps, characters produced) or a body past 1,600 characters (opt-out footer included) → 422. No file tags (`include`, `render`, `layout`).",
       example:
         "Hi {{ contact.first_name | default: 'there' }}, order {{ order_name }} ships {{ ship_date }}.",
     }),

@@ -110,7 +110,7 @@ const fields = {
     .openapi({ description: "The team sending it (for reporting).", example: "Customer care" }),
   template: z.string().min(1).max(2000).openapi({
     description:
-      "Liquid template. Variables: `contact.*` (incl. `attributes.*`, `age`), `event.*`, `tenant.brand_name`, `program.name`. Dates render in the contact's zone.",
+      "Liquid template. Variables: `contact.*` (incl. `attributes.*`, `age`), `event.*`, `tenant.brand_name`, `program.name`. Dates render in the contact's zone. Checked at write by a trial render with empty data, bounded like every render (rendering steps, characters produced): past them, past 1,600 characters, or with a file tag (`include`, `render`, `layout`) → 422. A message whose render fails on a contact's real data ends `failed` / `template_error`.",
     example:
       "Hi {{ contact.first_name | default: 'there' }}, your order {{ event.order_name }} is on its way.",
   }),

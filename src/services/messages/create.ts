@@ -8,6 +8,7 @@ import {
   stricterWindows,
 } from "../../domain/quiet-hours";
 import { mentionsStop } from "../../domain/template";
+import { bodyCharacters, exceedsBodyLimit, TEMPLATE_LIMITS } from "../../domain/template-limits";
 import { candidateZones, isFloridaOrOklahoma } from "../../domain/timezones";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
@@ -49,6 +50,12 @@ export interface NewMessage {
   answeredInline?: { from: string };
   /** A status decided by the caller before the rules run (e.g. `suppressed` / `missing_data`, `exited`). */
   presetSuppression?: "missing_data" | "exited" | "invalid_number";
+  /**
+   * The template could not make a body (PRODUCT.md, Messages: past Herald's limits or 1,600
+   * characters): the message is written `failed / template_error` with this as `error_message`,
+   * recorded once for its occurrence and never enqueued.
+   */
+  templateError?: string;
 }
 
 export interface CreatedMessage {
@@ -101,6 +108,7 @@ interface InsertRow {
   quiet_hours: string;
   status: MessageStatus;
   status_reason: string | null;
+  error_message: string | null;
   detail: string | null;
   scheduled_at: string | null;
   expires_at: string | null;
@@ -131,6 +139,7 @@ const INSERT_COLUMNS = [
   "quiet_hours",
   "status",
   "status_reason",
+  "error_message",
   "scheduled_at",
   "expires_at",
   "next_attempt_at",
@@ -158,6 +167,13 @@ const INSERT_EVENTS_SQL = `INSERT INTO message_events (id, tenant_id, message_id
 export function withFooter(body: string, footer: string): string {
   if (!footer || mentionsStop(body)) return body;
   return `${body}${body.includes("\n") ? "\n" : " "}${footer}`;
+}
+
+/** Why a final body (footer included) cannot be sent: longer than 1,600 characters; null when it can. */
+export function bodyLimitError(body: string): string | null {
+  if (!exceedsBodyLimit(body)) return null;
+  const max = TEMPLATE_LIMITS.maxBodyChars.toLocaleString("en-US");
+  return `the body is ${bodyCharacters(body).toLocaleString("en-US")} characters (opt-out footer included, when added); a message is at most ${max}`;
 }
 
 /** Candidate zones of a recipient: the contact's zone, else the number's, else the tenant's. */
@@ -329,27 +345,31 @@ async function createChunk(
     const bodyHash = bodyHashes[i] as string;
     const marketing = input.category === "marketing";
     const rulesApply = !input.keywordReply;
-    let reason: SuppressionReason | null = input.presetSuppression ?? null;
+    const finalBody =
+      marketing && !input.keywordReply ? withFooter(input.body, tenant.optOutFooter) : input.body;
+    // No path hands a carrier more than 1,600 characters: such a message fails here, once.
+    const templateError = input.templateError ?? bodyLimitError(finalBody);
+    const body = templateError ? "" : finalBody;
+    let reason: SuppressionReason | null = templateError ? null : (input.presetSuppression ?? null);
 
-    if (!reason && rulesApply) {
+    if (!templateError && !reason && rulesApply) {
       const hash = hashes.get(input.to);
       if (contact?.subscribed === false || (hash && suppressedHashes.has(hash))) reason = "opted_out";
       else if (marketing && !contact?.marketingOptIn) reason = "no_consent";
     }
-    if (!reason && rulesApply) {
+    if (!templateError && !reason && rulesApply) {
       const seen = recent.get(`${input.to}\n${bodyHash}`) ?? [];
       const own = input.programId ?? null;
       // Occurrences of one program don't dedupe each other; anything else with the same text does.
       if (seen.some((p) => own === null || p !== own)) reason = "duplicate";
     }
     const flOk = isFloridaOrOklahoma(input.to, contact?.region);
-    if (!reason && rulesApply && marketing) {
+    if (!templateError && !reason && rulesApply && marketing) {
       const counts = capCounts.get(input.to) ?? { inWindow: 0, inDay: 0 };
       if (counts.inWindow >= tenant.frequencyCapMax || (flOk && counts.inDay >= FL_OK_CAP.max))
         reason = "frequency_cap";
     }
 
-    const body = marketing && !input.keywordReply ? withFooter(input.body, tenant.optOutFooter) : input.body;
     const analysis = analyzeBody(body);
     const parsedDue = input.sendAt ? Date.parse(input.sendAt) : Number.NaN;
     const dueMs = Number.isNaN(parsedDue) ? nowMs : parsedDue;
@@ -359,7 +379,10 @@ async function createChunk(
     let expiresAt: string | null = null;
     let lease: string | null = null;
 
-    if (reason) {
+    if (templateError) {
+      status = "failed";
+      detail = `template_error: ${templateError}`;
+    } else if (reason) {
       status = "suppressed";
     } else {
       let effectiveMs = dueMs;
@@ -422,7 +445,8 @@ async function createChunk(
         category: input.category,
         quiet_hours: input.quietHours,
         status,
-        status_reason: reason,
+        status_reason: templateError ? "template_error" : reason,
+        error_message: templateError,
         detail,
         scheduled_at: scheduledAt,
         expires_at: expiresAt,

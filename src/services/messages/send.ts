@@ -1,14 +1,14 @@
 import { and, eq } from "drizzle-orm";
 import { contacts } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
-import { renderTemplate } from "../../domain/template";
+import { renderBody } from "../../domain/template";
 import { invalidField } from "../../lib/problem";
 import { iso } from "../../lib/time";
 import { findCarrier } from "../carriers/config";
 import { contactView } from "../contacts/view";
 import type { ServiceContext } from "../context";
 import { getTenant } from "../tenants/tenants";
-import { createMessages, type MessageRow } from "./create";
+import { bodyLimitError, createMessages, type MessageRow, withFooter } from "./create";
 
 /** `POST /v1/messages` as the service sees it (snake_case, as validated by the route). */
 export interface ApiSendInput {
@@ -23,8 +23,6 @@ export interface ApiSendInput {
   carrier_id?: string;
   validity_hours?: number;
 }
-
-const MAX_BODY = 1600;
 
 /**
  * One message from the API: resolves the recipient (linking the contact that owns `to`), renders a
@@ -75,24 +73,21 @@ export async function sendApiMessage(ctx: ServiceContext, input: ApiSendInput): 
       contact: contact ? contactView(contact) : { phone: to },
       tenant: { brand_name: tenant.brandName },
     };
-    let rendered: { body: string; missing: string[] };
-    try {
-      rendered = renderTemplate(input.template, scope, { timezone: contact?.timezone ?? tenant.timezone });
-    } catch (err) {
-      throw invalidField("template", `does not render: ${(err as Error).message.split("\n")[0]}`);
-    }
+    const rendered = renderBody(input.template, scope, { timezone: contact?.timezone ?? tenant.timezone });
+    if (!rendered.ok) throw invalidField("template", rendered.error);
     if (rendered.missing.length > 0)
       throw invalidField(
         "template",
         `no value for ${rendered.missing.map((m) => `\`${m}\``).join(", ")} (pass it in \`data\`)`,
       );
     body = rendered.body;
-    if (body.trim().length === 0) throw invalidField("template", "renders to an empty message");
-    if ([...body].length > MAX_BODY)
-      throw invalidField("template", `renders to more than ${MAX_BODY} characters`);
+    if (body.length === 0) throw invalidField("template", "renders to an empty message");
   }
 
   const category = input.category ?? "transactional";
+  // The body the carrier would get (marketing adds the opt-out footer) is at most 1,600 characters.
+  const tooLong = bodyLimitError(category === "marketing" ? withFooter(body, tenant.optOutFooter) : body);
+  if (tooLong) throw invalidField(input.template !== undefined ? "template" : "body", tooLong);
   const sendAtMs = input.send_at !== undefined ? Date.parse(input.send_at) : Number.NaN;
   const [created] = await createMessages(ctx, [
     {

@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { programExits } from "../../db/schema";
-import { renderTemplate } from "../../domain/template";
+import { renderBody } from "../../domain/template";
 import { iso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { type CreatedMessage, createMessages, type NewMessage } from "../messages/create";
@@ -67,7 +67,9 @@ export async function exitedContacts(
 /**
  * Renders and creates the messages of these occurrences through `createMessages` (which applies
  * the sending rules). A template the contact's data cannot fill is created `suppressed /
- * missing_data` rather than sent with holes; an exited contact's occurrence `suppressed / exited`.
+ * missing_data` rather than sent with holes; an exited contact's occurrence `suppressed / exited`;
+ * one whose render fails or goes past Herald's limits `failed / template_error` (that occurrence
+ * only: the others of the page go on).
  */
 export async function sendOccurrences(
   ctx: ServiceContext,
@@ -85,23 +87,40 @@ export async function sendOccurrences(
   const inputs: NewMessage[] = occurrences.map((o) => {
     const zone = contactZone(o.contact, tenant);
     const scope = templateScope(program, tenant, o.contact, zone, o.event, now);
-    const { body, missing } = renderTemplate(program.template, scope, { timezone: zone });
-    const preset = exited.has(o.contact.id) ? "exited" : missing.length > 0 ? "missing_data" : undefined;
-    return {
-      to: o.contact.phone,
-      contactId: o.contact.id,
-      body: body.trim(),
-      category: program.category,
-      quietHours: program.quietHours,
-      sendAt: o.sendAt ?? iso(now),
-      validityHours: program.validityHours,
-      programId: program.id,
-      occurrenceKey: o.occurrenceKey,
-      runId: o.runId ?? null,
-      eventId: o.eventId ?? null,
-      carrierId: program.carrierId,
-      ...(preset ? { presetSuppression: preset } : {}),
-    };
+    const rendered = renderBody(program.template, scope, { timezone: zone });
+    const body = rendered.ok ? rendered.body : "";
+    // An exited contact gets nothing whatever the template does.
+    if (exited.has(o.contact.id))
+      return occurrenceInput(program, o, now, body, { presetSuppression: "exited" });
+    if (!rendered.ok)
+      return occurrenceInput(program, o, now, "", { templateError: `the template ${rendered.error}` });
+    const missing = rendered.missing.length > 0;
+    return occurrenceInput(program, o, now, body, missing ? { presetSuppression: "missing_data" } : {});
   });
   return createMessages(ctx, inputs);
+}
+
+/** The message of one occurrence, with the body the template made (or the reason it made none). */
+function occurrenceInput(
+  program: ProgramRow,
+  o: Occurrence,
+  now: number,
+  body: string,
+  outcome: Pick<NewMessage, "presetSuppression" | "templateError">,
+): NewMessage {
+  return {
+    to: o.contact.phone,
+    contactId: o.contact.id,
+    body,
+    category: program.category,
+    quietHours: program.quietHours,
+    sendAt: o.sendAt ?? iso(now),
+    validityHours: program.validityHours,
+    programId: program.id,
+    occurrenceKey: o.occurrenceKey,
+    runId: o.runId ?? null,
+    eventId: o.eventId ?? null,
+    carrierId: program.carrierId,
+    ...outcome,
+  };
 }

@@ -1,11 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import { contacts } from "../../db/schema";
 import { analyzeBody, ucs2Culprits } from "../../domain/encoding";
-import { renderTemplate } from "../../domain/template";
+import { renderBody } from "../../domain/template";
 import { invalidField } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
-import { withFooter } from "../messages/create";
+import { bodyLimitError, withFooter } from "../messages/create";
 import { getProgram } from "./programs";
 import { type ContactRow, contactZone, loadTenant, templateScope } from "./scope";
 
@@ -75,9 +75,14 @@ export async function previewProgram(ctx: ServiceContext, id: string, input: Pre
   }
   const zone = contact ? contactZone(contact, tenant) : tenant.timezone;
   const scope = templateScope(program, tenant, contact, zone, input.event ?? null);
-  const { body: rendered, missing } = renderTemplate(program.template, scope, { timezone: zone });
-  const trimmed = rendered.trim();
-  const body = program.category === "marketing" ? withFooter(trimmed, tenant.optOutFooter) : trimmed;
+  const rendered = renderBody(program.template, scope, { timezone: zone });
+  // The message would end `failed / template_error`: the preview says why instead of a body.
+  if (!rendered.ok) throw invalidField("template", rendered.error);
+  const { missing } = rendered;
+  const body =
+    program.category === "marketing" ? withFooter(rendered.body, tenant.optOutFooter) : rendered.body;
+  const tooLong = bodyLimitError(body);
+  if (tooLong) throw invalidField("template", tooLong);
   const analysis = analyzeBody(body);
   const warnings: string[] = [];
   for (const ch of ucs2Culprits(body)) warnings.push(`${ch} forces UCS-2`);
