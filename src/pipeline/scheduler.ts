@@ -26,6 +26,7 @@ import {
   type TenantRow,
 } from "../services/programs/scope";
 import { sweepOutbox } from "./dispatch";
+import { sweepLeases } from "./recovery/leases";
 import { purgeDeliveryLogs } from "./retention";
 
 const LAST_TICK_KEY = "scheduler.last_tick";
@@ -333,6 +334,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
     if (failed === 0) await writeLastTick(env, now);
   }
   await sweepOutbox(env, scheduledTime);
+  await sweepLeases(env, scheduledTime);
   await purgeIdempotencyKeys(env.DB, now);
   await purgeDeliveryLogs(env.DB, now);
   console.log(
