@@ -66,6 +66,8 @@ export interface Sent {
   status: number;
   attempts: number;
   statuses: number[];
+  /** The body of the last answer. */
+  body: string;
 }
 
 /**
@@ -81,11 +83,12 @@ export async function sendUntilAccepted(
   for (let i = 0; i < maxAttempts; i++) {
     const res = await fetchWith(platform.f.env, await build());
     statuses.push(res.status);
-    if (res.status >= 200 && res.status < 300) return { status: res.status, attempts: i + 1, statuses };
+    const body = await res.text();
+    if (res.status >= 200 && res.status < 300) return { status: res.status, attempts: i + 1, statuses, body };
     if (res.status === 409) platform.advance(61_000);
-    else expect(res.status, await res.text()).toBeGreaterThanOrEqual(500);
+    else expect(res.status, body).toBeGreaterThanOrEqual(500);
   }
-  return { status: statuses.at(-1) ?? 0, attempts: maxAttempts, statuses };
+  return { status: statuses.at(-1) ?? 0, attempts: maxAttempts, statuses, body: "" };
 }
 
 interface Pending {
@@ -192,7 +195,7 @@ export interface MessageSummary {
 /** The tenant's messages (occurrences), in a tenant-independent shape. */
 export async function tenantMessages(tenantId: string): Promise<MessageSummary[]> {
   const { results } = await env.DB.prepare(
-    `SELECT contact_id, status, body FROM messages WHERE tenant_id = ? ORDER BY contact_id, body, status`,
+    `SELECT contact_id, status, body FROM messages WHERE tenant_id = ? ORDER BY body, status, contact_id`,
   )
     .bind(tenantId)
     .all<MessageSummary>();
