@@ -9,7 +9,7 @@ import fulfillmentDelayed from "../fixtures/shopify/fulfillment-events-create-de
 import orderCreate from "../fixtures/shopify/orders-create.json";
 import { faultyEnv, fetchWith } from "../helpers/faults";
 import { newTenant } from "../helpers/tenant";
-import { shopifyIntegration } from "../hooks/helpers";
+import { postStandard, settledDeliveries, shopifyIntegration, standardIntegration } from "../hooks/helpers";
 import {
   apiRequest,
   cleanPlatform,
@@ -122,6 +122,20 @@ describe("storefront hooks: a reprocessed delivery is the same event", () => {
     expect(messages[0]?.body).toContain("#1042");
     expect(await countRows("events", t.id, "name = 'order.delayed'")).toBe(1);
     expect(await countRows("hook_deliveries", t.id, "status = 'processed'")).toBe(2);
+  });
+});
+
+describe("standard hooks: the body's own id is the event's identity", () => {
+  it("two deliveries (new webhook-ids) of one event id, and the same id through the API: one message", async () => {
+    const { t, contactId } = await delayTenant();
+    const i = await standardIntegration(t);
+    const body = { ...delayEvent(contactId), id: "store-evt-77" };
+    expect((await postStandard(i.id, i.secret, body, { id: "msg_a" })).body.duplicate).toBe(false);
+    expect((await postStandard(i.id, i.secret, body, { id: "msg_b" })).body.duplicate).toBe(false);
+    await settledDeliveries(i.id, 2);
+    expect((await fetchWith(env, apiRequest(t.key, "POST", "/v1/events", body))).status).toBe(202);
+    expect(await tenantMessages(t.id)).toHaveLength(1);
+    expect(await countRows("events", t.id)).toBe(1);
   });
 });
 
