@@ -7,7 +7,7 @@ export type Provider = (typeof PROVIDERS)[number];
 export interface CarrierCredentials {
   twilio: { account_sid: string; auth_token: string };
   telnyx: { api_key: string; public_key: string };
-  vonage: { api_key: string; api_secret: string; signature_secret?: string };
+  vonage: { api_key: string; api_secret: string; signature_secret: string };
   sandbox: Record<string, never>;
 }
 
@@ -56,8 +56,17 @@ export type SendResult =
 
 /** A status update from a carrier callback, in Herald's words. */
 export interface CarrierStatusUpdate {
+  /** Our message id, from what the carrier signed (Twilio's URL, Vonage's client-ref, Telnyx's webhook_url). */
   messageId?: string;
+  /** The carrier's message id (signed, in the body). */
   carrierMessageId?: string;
+  /**
+   * Our message id from an unsigned place (Telnyx's and Vonage's query string): only a hint, used
+   * when nothing signed matches and it agrees with what is signed (see `applyStatusUpdate`).
+   */
+  messageIdHint?: string;
+  /** The recipient the signed body names, when it names one. */
+  recipient?: string;
   status: "sent" | "delivered" | "undelivered" | "failed" | "sending";
   errorCode?: string;
   errorMessage?: string;

@@ -18,6 +18,7 @@ import {
 
 /** A standard hook's body: a `POST /v1/events` body. */
 export const StandardHookEventSchema = z.strictObject({
+  id: z.string().min(1).max(255).optional(),
   name: z.string().min(1).max(100),
   contact: z.union([
     z.strictObject({ id: z.string().min(1) }),
@@ -37,7 +38,10 @@ export interface DeliveryRow {
   type: "shopify" | "standard";
 }
 
-/** A claimed delivery holds its row this long; a crashed attempt's claim then expires. */
+/**
+ * A claimed delivery holds its row this long; a crashed attempt's claim then expires, and the
+ * scheduler's lease sweep (`sweepHookDeliveries`) re-enqueues it once the lease is 2 minutes past.
+ */
 export const HOOK_LEASE_MS = 60_000;
 
 type Outcome = { status: "processed" | "ignored" | "unmatched" | "failed"; detail: string | null };
@@ -77,15 +81,17 @@ export async function processHookDelivery(
 
 /**
  * Processes a delivery this worker has claimed (status `processing`, lease held) and records the
- * outcome. On an error the claim is released and the error rethrown, so the queue retries.
+ * outcome. On an error the claim is released (`received`, its lease ending now: the queue job, the
+ * storefront's retry or the lease sweep takes it) and the error rethrown, so the queue retries.
+ * Processing twice is harmless: the event's identity is the delivery (or the body's own `id`).
  */
 export async function processClaimedHook(env: Env, row: DeliveryRow): Promise<void> {
   let outcome: Outcome;
   try {
     outcome = row.type === "shopify" ? await processShopify(env, row) : await processStandard(env, row);
   } catch (err) {
-    await env.DB.prepare("UPDATE hook_deliveries SET status = 'received', lease_until = NULL WHERE id = ?")
-      .bind(row.id)
+    await env.DB.prepare("UPDATE hook_deliveries SET status = 'received', lease_until = ? WHERE id = ?")
+      .bind(iso(), row.id)
       .run();
     throw err;
   }
@@ -103,7 +109,13 @@ async function processStandard(env: Env, row: DeliveryRow): Promise<Outcome> {
     return { status: "failed", detail: `not a POST /v1/events body: ${detail}`.slice(0, 1000) };
   }
   const ctx = serviceContext(env, row.tenant_id);
-  const event = await ingestEvent(ctx, parsed.data, { kind: "standard_hook" });
+  // Identity: the body's own `id` (as for POST /v1/events), else this delivery.
+  const event = await ingestEvent(
+    ctx,
+    parsed.data,
+    { kind: "standard_hook" },
+    { kind: "delivery", value: row.id },
+  );
   return { status: "processed", detail: `event ${event.id}` };
 }
 
@@ -156,6 +168,7 @@ async function processShopify(env: Env, row: DeliveryRow): Promise<Outcome> {
           ...(payload.happened_at ? { occurred_at: payload.happened_at } : {}),
         },
         { kind: "shopify" },
+        { kind: "delivery", value: row.id },
       );
       return { status: "processed", detail: `event ${event.id}` };
     }

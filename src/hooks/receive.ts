@@ -6,20 +6,27 @@ import { HttpProblem, notFound } from "../lib/problem";
 import { iso } from "../lib/time";
 import { findIntegrationForHook } from "../services/integrations/integrations";
 import { type DeliveryRow, HOOK_LEASE_MS } from "./process";
+import { shopifyContentIdentity, shopifyTopicFamily } from "./shopify";
 
 export interface ReceivedHook {
-  deliveryId: string;
   /** false for a repeated delivery (already stored: no second effect). */
   created: boolean;
   tenantId: string;
-  /** A new delivery is stored already claimed by this request (status `processing`, lease held). */
+  /**
+   * The delivery this request must process, claimed (status `processing`, lease held): a new one,
+   * or a repeated one whose earlier attempt died (its lease ran out) before finishing. Null when
+   * there is nothing to do (finished, or another attempt holds a live lease).
+   */
   claimed: DeliveryRow | null;
 }
 
 /**
  * Authenticates a storefront delivery on its raw bytes (before anything is parsed), then stores it
- * once per dedupe key, claimed for processing by the caller (one write instead of store + claim).
- * Throws 404 for an unknown integration, 401 for a bad signature.
+ * once per dedupe key, claimed for processing by the caller. Shopify deliveries are also unique by
+ * what the HMAC covers (`shopifyContentIdentity`), so a captured body under new headers is a
+ * duplicate. A duplicate whose work was left unfinished is claimed again (the storefront's retry
+ * is a recovery path, as is the scheduler's lease sweep). One D1 round trip for store-or-reclaim.
+ * Throws 404 for an unknown integration, 401 for a bad signature, 400 for a body that is not JSON.
  */
 export async function receiveHook(
   env: Env,
@@ -31,6 +38,7 @@ export async function receiveHook(
   const found = await findIntegrationForHook(env, integrationId);
   if (!found) throw notFound("Integration");
   const { row, secret } = found;
+  const text = new TextDecoder().decode(raw);
 
   let dedupeKey: string;
   let topic: string | null = null;
@@ -42,7 +50,7 @@ export async function receiveHook(
     dedupeKey =
       headers.get("x-shopify-event-id") ??
       headers.get("x-shopify-webhook-id") ??
-      `body:${await sha256Hex(new TextDecoder().decode(raw))}`;
+      `body:${await sha256Hex(text)}`;
   } else {
     const verified = await verifyStandard(
       secret,
@@ -64,54 +72,60 @@ export async function receiveHook(
             : "webhook-signature does not match the body",
       );
     }
+    // The Standard Webhooks signature covers the id: it is the delivery's signed identity.
     dedupeKey = verified.id;
   }
 
-  const text = new TextDecoder().decode(raw);
+  let payload: unknown;
   try {
-    JSON.parse(text);
+    payload = JSON.parse(text);
   } catch {
     throw new HttpProblem("bad_request", "The body is not valid JSON", [
       { path: "(body)", message: "is not valid JSON" },
     ]);
   }
+  const contentKey =
+    row.type === "shopify"
+      ? await sha256Hex(
+          shopifyContentIdentity(topic, payload) ??
+            JSON.stringify([shopifyTopicFamily(topic), await sha256Hex(text)]),
+        )
+      : null;
 
   const id = newId("hookDelivery");
-  const inserted = await env.DB.prepare(
-    `INSERT INTO hook_deliveries (id, tenant_id, integration_id, dedupe_key, topic, raw_body, status, received_at, lease_until)
-     VALUES (?, ?, ?, ?, ?, ?, 'processing', ?, ?)
-     ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id`,
-  )
-    .bind(
-      id,
-      row.tenantId,
-      row.id,
-      dedupeKey.slice(0, 255),
-      topic,
-      text,
-      iso(nowMs),
-      iso(nowMs + HOOK_LEASE_MS),
-    )
-    .first<{ id: string }>();
-  if (inserted) {
-    return {
-      deliveryId: inserted.id,
-      created: true,
-      tenantId: row.tenantId,
-      claimed: {
-        id: inserted.id,
-        tenant_id: row.tenantId,
-        integration_id: row.id,
-        topic,
-        raw_body: text,
-        type: row.type,
-      },
-    };
-  }
-  const existing = await env.DB.prepare(
-    "SELECT id FROM hook_deliveries WHERE integration_id = ? AND dedupe_key = ?",
-  )
-    .bind(row.id, dedupeKey.slice(0, 255))
-    .first<{ id: string }>();
-  return { deliveryId: existing?.id ?? id, created: false, tenantId: row.tenantId, claimed: null };
+  const key = dedupeKey.slice(0, 255);
+  const now = iso(nowMs);
+  const lease = iso(nowMs + HOOK_LEASE_MS);
+  const [inserted, reclaimed] = await env.DB.batch<{ id: string; topic: string | null; raw_body: string }>([
+    env.DB.prepare(
+      `INSERT INTO hook_deliveries (id, tenant_id, integration_id, dedupe_key, content_key, topic, raw_body, status, received_at, lease_until)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'processing', ?, ?)
+       ON CONFLICT DO NOTHING RETURNING id, topic, raw_body`,
+    ).bind(id, row.tenantId, row.id, key, contentKey, topic, text, now, lease),
+    // A repeated delivery whose earlier attempt died unfinished (released, or its lease ran out).
+    env.DB.prepare(
+      `UPDATE hook_deliveries SET status = 'processing', lease_until = ?
+       WHERE id = (SELECT id FROM hook_deliveries
+                   WHERE integration_id = ? AND (dedupe_key = ? OR content_key = ?) AND id <> ?
+                     AND (status = 'received' OR (status = 'processing' AND lease_until < ?))
+                   LIMIT 1)
+       RETURNING id, topic, raw_body`,
+    ).bind(lease, row.id, key, contentKey, id, now),
+  ]);
+  const created = inserted?.results[0];
+  const claimed = created ?? reclaimed?.results[0];
+  return {
+    created: created !== undefined,
+    tenantId: row.tenantId,
+    claimed: claimed
+      ? {
+          id: claimed.id,
+          tenant_id: row.tenantId,
+          integration_id: row.id,
+          topic: claimed.topic,
+          raw_body: claimed.raw_body,
+          type: row.type,
+        }
+      : null,
+  };
 }

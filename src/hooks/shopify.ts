@@ -120,3 +120,34 @@ export const isFulfillmentEventPayload = (v: unknown): v is ShopifyFulfillmentEv
   (typeof (v as ShopifyFulfillmentEvent).order_id === "number" ||
     typeof (v as ShopifyFulfillmentEvent).order_id === "string") &&
   typeof (v as ShopifyFulfillmentEvent).status === "string";
+
+/** The family a topic is processed as: `orders/create` and `orders/updated` do the same thing. */
+export function shopifyTopicFamily(topic: string | null): string {
+  const t = (topic ?? "").trim().toLowerCase();
+  if (t === "orders/create" || t === "orders/updated") return "order";
+  return t || "(none)";
+}
+
+const stampOf = (p: Record<string, unknown>, key: string): string =>
+  typeof p[key] === "string" ? (p[key] as string) : "";
+
+/**
+ * What identifies a Shopify delivery among the things its HMAC covers: the body's own id and
+ * timestamps (`updated_at`, `happened_at`, `created_at`), by topic family. The headers (event id,
+ * webhook id, topic) are not signed: a captured body sent again under new ids has the same identity.
+ * A forged topic only changes how the body is read, and each topic reads only its own payload shape.
+ * Null when the body has no id of its own (the caller then uses the body's hash).
+ */
+export function shopifyContentIdentity(topic: string | null, payload: unknown): string | null {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return null;
+  const p = payload as Record<string, unknown>;
+  const id = p.id;
+  if (typeof id !== "number" && typeof id !== "string") return null;
+  return JSON.stringify([
+    shopifyTopicFamily(topic),
+    String(id),
+    stampOf(p, "updated_at"),
+    stampOf(p, "happened_at"),
+    stampOf(p, "created_at"),
+  ]);
+}

@@ -8,6 +8,7 @@ import { serviceContext } from "../services/context";
 import { loadTenant, type ProgramRow, type TenantRow } from "../services/programs/scope";
 import { sweepOutbox } from "./dispatch";
 import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
+import { sweepLeases } from "./recovery/leases";
 import { purgeDeliveryLogs } from "./retention";
 import {
   oweWindow,
@@ -130,6 +131,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
   let from: number | null = null;
   const failed = await runTickParts([
     { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
+    { name: "lease_sweep", run: () => sweepLeases(env, now) },
     {
       name: "programs",
       run: async () => {

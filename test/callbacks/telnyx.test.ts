@@ -137,10 +137,11 @@ describe("POST /callbacks/telnyx/{carrier_id}", () => {
   it("stores 40300 as an opt-out: message failed, phone unsubscribed", async () => {
     const t = await newTenant();
     const { carrier, post } = await setup(t);
+    // The recipient the signed body names: the query's message id is only followed for that phone.
     const msg = await insertOutboxMessage(t.id, {
       carrierId: carrier.id,
       status: "sent",
-      to: "+15555550143",
+      to: "+15555550100",
     });
     const body = finalized("sending_failed", [
       { code: "40300", title: "Blocked due to STOP message", detail: "Recipient opted out" },
@@ -151,7 +152,7 @@ describe("POST /callbacks/telnyx/{carrier_id}", () => {
       errorCode: "40300",
       errorMessage: "Recipient opted out",
     });
-    expect(await isPhoneSuppressed(serviceContext(env, t.id), "+15555550143")).toBe(true);
+    expect(await isPhoneSuppressed(serviceContext(env, t.id), "+15555550100")).toBe(true);
   });
 
   it("hands message.received to the inbound handler (204)", async () => {

@@ -77,14 +77,10 @@ const dlr = (messageId: string, status: string, extra: Record<string, string> = 
   ...extra,
 });
 
-async function setup(t: TestTenant, withSecret = true) {
+async function setup(t: TestTenant) {
   return createCarrier(t, {
     provider: "vonage",
-    credentials: {
-      api_key: API_KEY,
-      api_secret: "Secret123456",
-      ...(withSecret ? { signature_secret: SECRET } : {}),
-    },
+    credentials: { api_key: API_KEY, api_secret: "Secret123456", signature_secret: SECRET },
     from: ["+15555550199"],
   });
 }
@@ -183,7 +179,7 @@ describe("POST /callbacks/vonage/{carrier_id}/status", () => {
     expect((await outboxEvents(msg.id)).map((e) => e.status)).toEqual(["delivered"]);
   });
 
-  it("refuses forged, tampered, unsigned receipts and carriers without a signature secret (403)", async () => {
+  it("refuses forged, tampered, unsigned receipts (403) and carriers without a signature secret (422)", async () => {
     const t = await newTenant();
     const carrier = await setup(t);
     const msg = await insertOutboxMessage(t.id, { carrierId: carrier.id, status: "sent" });
@@ -207,11 +203,13 @@ describe("POST /callbacks/vonage/{carrier_id}/status", () => {
     expect(badSig.status).toBe(403);
     expect((await getOutboxMessage(msg.id)).status).toBe("sent");
 
-    const unsignedCarrier = await setup(t, false);
-    const res = await postForm(unsignedCarrier.id, params, {
-      authorization: `Bearer ${await vonageJwt(SECRET, body)}`,
+    // A carrier without the secret could never verify a callback: it cannot be created (422).
+    const unsigned = await t.api.post("/v1/carriers", {
+      provider: "vonage",
+      credentials: { api_key: API_KEY, api_secret: "Secret123456" },
+      from: ["+15555550199"],
     });
-    expect(res.status).toBe(403);
+    expect(unsigned.status).toBe(422);
     expect((await postForm("car_nope", params)).status).toBe(404);
   });
 });

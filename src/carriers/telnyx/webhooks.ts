@@ -55,12 +55,25 @@ export function telnyxEvent(body: unknown): { type: string; payload: Record<stri
   return { type: asString(data.event_type) ?? "", payload: asRecord(data.payload) };
 }
 
+/** Our message id inside the signed payload: the `webhook_url` we gave Telnyx carries it. */
+function signedMessageId(payload: Record<string, unknown>): string | undefined {
+  const url = asString(payload.webhook_url);
+  if (!url) return undefined;
+  try {
+    return new URL(url).searchParams.get("message_id") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `message.sent` / `message.finalized` in Herald's words, from the recipient's `to[].status`:
  * sent → sent, delivered → delivered, delivery_failed → undelivered, sending_failed → failed.
  * Null for other events and for states that tell nothing new (queued, sending, delivery_unconfirmed).
+ * The signature covers the body only: our message id is read from the payload's `webhook_url`; the
+ * query's `message_id` (`queryMessageId`, unsigned) is only a hint.
  */
-export function parseTelnyxStatus(body: unknown, messageId?: string): CarrierStatusUpdate | null {
+export function parseTelnyxStatus(body: unknown, queryMessageId?: string): CarrierStatusUpdate | null {
   const { type, payload } = telnyxEvent(body);
   if (type !== "message.sent" && type !== "message.finalized") return null;
   const to = Array.isArray(payload.to) ? asRecord(payload.to[0]) : {};
@@ -73,9 +86,13 @@ export function parseTelnyxStatus(body: unknown, messageId?: string): CarrierSta
   const status = map[asString(to.status) ?? ""];
   if (!status) return null;
   const update: CarrierStatusUpdate = { status };
-  if (messageId) update.messageId = messageId;
+  const signed = signedMessageId(payload);
+  if (signed) update.messageId = signed;
+  if (queryMessageId) update.messageIdHint = queryMessageId;
   const id = asString(payload.id);
   if (id) update.carrierMessageId = id;
+  const recipient = asString(to.phone_number);
+  if (recipient) update.recipient = recipient;
   const errors = Array.isArray(payload.errors) ? payload.errors.map(asRecord) : [];
   const first = errors[0];
   if (first && (status === "failed" || status === "undelivered")) {

@@ -160,11 +160,12 @@ export async function verifyVonageRequest(
  * A delivery receipt in Herald's words. SMS API DLR (`messageId`, `status`, `err-code`,
  * `client-ref`): delivered → delivered; accepted/buffered → sent; expired/failed → undelivered;
  * rejected → failed. Messages API status (`message_uuid`, `status`, `client_ref`) is read too.
- * Null for `unknown` and anything else that tells nothing new.
+ * Null for `unknown` and anything else that tells nothing new. The signature covers the body's
+ * parameters: our id is the signed `client-ref`; the query's `message_id` (unsigned) is only a hint.
  */
 export function parseVonageStatus(
   params: Record<string, string>,
-  messageId?: string,
+  queryMessageId?: string,
 ): CarrierStatusUpdate | null {
   const map: Record<string, CarrierStatusUpdate["status"]> = {
     delivered: "delivered",
@@ -180,10 +181,14 @@ export function parseVonageStatus(
   const status = map[(params.status ?? "").toLowerCase()];
   if (!status) return null;
   const update: CarrierStatusUpdate = { status };
-  const ref = messageId ?? params["client-ref"] ?? params.client_ref;
+  const ref = params["client-ref"] ?? params.client_ref;
   if (ref) update.messageId = ref;
+  if (queryMessageId) update.messageIdHint = queryMessageId;
   const id = params.messageId ?? params["message-id"] ?? params.message_uuid;
   if (id) update.carrierMessageId = id;
+  // SMS API receipts name the recipient `msisdn` (`to` is our sender); the Messages API names it `to`.
+  const recipient = params.msisdn ?? (params.message_uuid ? params.to : undefined);
+  if (recipient) update.recipient = recipient;
   const err = params["err-code"];
   if ((status === "undelivered" || status === "failed") && err && err !== "0") {
     update.errorCode = err;

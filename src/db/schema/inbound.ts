@@ -27,19 +27,29 @@ export const hookDeliveries = sqliteTable(
     integrationId: text("integration_id").notNull(),
     /** Shopify event id (else webhook id) or Standard `webhook-id`: unique per integration. */
     dedupeKey: text("dedupe_key").notNull(),
+    /**
+     * Shopify: what the HMAC covers (the body's own ids and timestamps, by topic family), unique per
+     * integration, so a captured body sent again under a new event id has no second effect.
+     */
+    contentKey: text("content_key"),
     topic: text("topic"),
     rawBody: text("raw_body").notNull(),
     /** received | processed | ignored | unmatched | failed */
     status: text("status").notNull(),
     detail: text("detail"),
     receivedAt: text("received_at").notNull(),
-    /** While `processing`: a crashed attempt's claim expires then, and another may take over. */
+    /**
+     * The lease of unfinished work (`received` | `processing`): a crashed claim expires then, and the
+     * scheduler tick re-enqueues a delivery whose lease ran out (PRODUCT.md, hook and webhook recovery).
+     */
     leaseUntil: timestamp("lease_until"),
     processedAt: timestamp("processed_at"),
   },
   (t) => [
     uniqueIndex("hook_deliveries_dedupe").on(t.integrationId, t.dedupeKey),
+    uniqueIndex("hook_deliveries_content").on(t.integrationId, t.contentKey),
     index("hook_deliveries_received").on(t.receivedAt),
+    index("hook_deliveries_status_lease").on(t.status, t.leaseUntil),
   ],
 );
 
@@ -109,12 +119,15 @@ export const webhookDeliveries = sqliteTable(
     tenantId: text("tenant_id").notNull(),
     endpointId: text("endpoint_id").notNull(),
     eventType: text("event_type").notNull(),
+    /** `message.*`: `<type>:<message id>`, unique per endpoint, so a retried emit queues nothing twice. */
+    dedupeKey: text("dedupe_key"),
     payload: text("payload").notNull(),
     /** pending | delivered | failed */
     status: text("status").notNull(),
     attempts: integer("attempts").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
+    /** While `pending`: when the next attempt is due, and the lease the scheduler tick sweeps. */
     nextAttemptAt: timestamp("next_attempt_at"),
     deliveredAt: timestamp("delivered_at"),
     failedAt: timestamp("failed_at"),
@@ -124,5 +137,7 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index("webhook_deliveries_endpoint").on(t.tenantId, t.endpointId, t.createdAt, t.id),
     index("webhook_deliveries_created").on(t.createdAt),
+    uniqueIndex("webhook_deliveries_dedupe").on(t.endpointId, t.dedupeKey),
+    index("webhook_deliveries_status_next").on(t.status, t.nextAttemptAt),
   ],
 );

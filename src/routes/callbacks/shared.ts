@@ -28,7 +28,8 @@ export const MessageIdQuery = z.object({
     .optional()
     .openapi({
       param: { name: "message_id", in: "query" },
-      description: "Herald's message id, put in the per-message callback URL at send time.",
+      description:
+        "Herald's message id, put in the per-message callback URL at send time. Twilio signs the URL; for Telnyx and Vonage the query is not signed, so it is only a hint: the signed ids in the body win.",
       example: "msg_0mhx2k1a0AbCdEfGhIjKlMn",
     }),
 });

@@ -14,7 +14,7 @@ const CredentialsSchema = z.record(z.string(), z.string().max(1000)).openapi({
   description:
     "Write-only; stored encrypted (AES-GCM) and never returned. twilio: `{account_sid, auth_token}`; " +
     "telnyx: `{api_key, public_key}` (the base64 Ed25519 webhook key); vonage: `{api_key, api_secret, " +
-    "signature_secret?}` (signature_secret verifies signed callbacks); sandbox: none.",
+    "signature_secret}` (required: it verifies the signed callbacks, STOP included); sandbox: none.",
   example: {
     account_sid: "AC0123456789abcdef0123456789abcdef",
     auth_token: "0123456789abcdef0123456789abcdef",

@@ -13,7 +13,8 @@ const createEventRoute = createRoute({
   tags: ["Events"],
   summary: "Report an event",
   description:
-    "Runs every active program triggered by `name` for that contact (a new phone creates the contact) and applies `exit_on`. Honours `Idempotency-Key`.",
+    "Runs every active program triggered by `name` for that contact (a new phone creates the contact) and applies `exit_on`. " +
+    "The event's identity is your `id`, else the `Idempotency-Key`: the same event reported again creates no second message. Honours `Idempotency-Key`.",
   security: apiKeySecurity,
   middleware: [requireScope("events:write")] as const,
   request: { body: { required: true, content: json(CreateEventSchema) } },
@@ -25,6 +26,14 @@ const createEventRoute = createRoute({
 
 export const eventRoutes = createRouter().openapi(createEventRoute, async (c) => {
   const ctx = serviceContext(c.env, c.get("auth").tenantId, (p) => c.executionCtx.waitUntil(p));
-  const result = await ingestEvent(ctx, c.req.valid("json"), { kind: "api" });
+  // The Idempotency-Key is the event's identity when the body has no `id` (PRODUCT.md, Events): a
+  // retry after a 5xx (whose key the idempotency layer released) finds the same event.
+  const key = c.req.header("idempotency-key");
+  const result = await ingestEvent(
+    ctx,
+    c.req.valid("json"),
+    { kind: "api" },
+    key ? { kind: "idempotency_key", value: key } : null,
+  );
   return c.json(result, 202);
 });

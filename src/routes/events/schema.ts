@@ -21,6 +21,11 @@ export const EventContactRefSchema = z
 
 export const CreateEventSchema = z
   .strictObject({
+    id: z.string().min(1).max(255).optional().openapi({
+      description:
+        "Your id of this event: its identity. Reporting the same id again (a retry, a crash, a partial failure) creates no second message; the answer describes the event as first stored. An id already used with another `name` or contact → 409. Without it, the `Idempotency-Key` is the identity; without both, every call is a new event.",
+      example: "shop-1042-delay-1",
+    }),
     name: z
       .string()
       .min(1)

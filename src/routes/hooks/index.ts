@@ -35,7 +35,8 @@ const receiveHookRoute = createRoute({
   description:
     "No API key: the signature is the authentication, checked on the raw bytes first. Shopify: `X-Shopify-Hmac-Sha256`, " +
     "`X-Shopify-Topic`, deduped by `X-Shopify-Event-Id` (else `X-Shopify-Webhook-Id`). Standard Webhooks: `webhook-id`, " +
-    "`webhook-timestamp` (±5 min), `webhook-signature`; the body is a `POST /v1/events` body. Repeated deliveries answer 200 and do nothing.",
+    "`webhook-timestamp` (±5 min), `webhook-signature`; the body is a `POST /v1/events` body. Repeated deliveries answer 200 and do nothing. " +
+    "Shopify deliveries are also deduped by what the HMAC covers (the body's own ids and timestamps): the same body under new headers is a duplicate.",
   request: { params: HookParams },
   responses: {
     200: { description: "Accepted (or a duplicate)", content: json(HookAcceptedSchema) },
@@ -49,13 +50,26 @@ export const hookRoutes = createRouter().openapi(receiveHookRoute, async (c) => 
   const received = await receiveHook(c.env, integration_id, raw, c.req.raw.headers);
   if (received.claimed) {
     const claimed = received.claimed;
-    // Processed right after the answer, so a delay apology does not wait for a queue batch. The
-    // queue job is the durable path: it comes back after the claim's lease and finishes the work
-    // only if this attempt died (a finished delivery is skipped).
-    await c.env.WORK_QUEUE.send(
-      { kind: "hook", deliveryId: claimed.id },
-      { delaySeconds: Math.ceil(HOOK_LEASE_MS / 1000) + 5 },
-    );
+    // The stored row (with its lease) is what the 200 acknowledges: if this send fails, or the
+    // process dies, the scheduler's lease sweep re-enqueues the delivery. The queue job is the
+    // fast durable path: it comes back after the claim's lease and finishes the work only if this
+    // attempt died (a finished delivery is skipped).
+    try {
+      await c.env.WORK_QUEUE.send(
+        { kind: "hook", deliveryId: claimed.id },
+        { delaySeconds: Math.ceil(HOOK_LEASE_MS / 1000) + 5 },
+      );
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          message: "hook queue send failed; the lease sweep recovers the delivery",
+          delivery_id: claimed.id,
+          error: String(err),
+        }),
+      );
+    }
+    // Processed right after the answer, so a delay apology does not wait for a queue batch.
     c.executionCtx.waitUntil(
       processClaimedHook(c.env, claimed).catch((err) =>
         console.error(

@@ -129,7 +129,8 @@ const runProgramRoute = createRoute({
   tags,
   summary: "Send to the program's audience now",
   description:
-    "One message per subscribed contact of the audience, each exactly once. The first 1,000 are written before the answer; a larger audience continues in the background (the work queue) in pages, so the request stays short. Follow them with `GET /v1/messages?program_id=` or the program's stats.",
+    "One message per subscribed contact of the audience, each exactly once. The first 1,000 are written before the answer; a larger audience continues in the background (the work queue) in pages, so the request stays short. Follow them with `GET /v1/messages?program_id=` or the program's stats. " +
+    "With an `Idempotency-Key` the run id is derived from it: a retry after a 5xx continues the same run and sends nobody twice.",
   security: apiKeySecurity,
   middleware: [requireScope("programs:write")] as const,
   request: { params: idParam },
@@ -185,7 +186,10 @@ export const programRoutes = createRouter()
     return c.json(preview, 200);
   })
   .openapi(runProgramRoute, async (c) => {
-    const run = await runProgram(ctxOf(c), c.req.valid("param").id);
+    // The Idempotency-Key names the run: a retry after a 5xx (the key released) continues it.
+    const run = await runProgram(ctxOf(c), c.req.valid("param").id, {
+      idempotencyKey: c.req.header("idempotency-key") ?? null,
+    });
     return c.json(run, 202);
   })
   .openapi(statsRoute, async (c) => {

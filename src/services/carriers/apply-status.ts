@@ -9,27 +9,45 @@ import { emitWebhookEvent } from "../webhooks/emit";
 
 type MessageRow = typeof messages.$inferSelect;
 
-/** The message a callback is about: our id from the callback URL, else the carrier's message id. */
+const digits = (phone: string): string => phone.replace(/\D/g, "");
+
+/**
+ * The message a callback is about, from what the carrier signed: our id where the signature covers
+ * it (Twilio's URL, Vonage's client-ref, Telnyx's webhook_url), else the carrier's message id.
+ * An unsigned hint (Telnyx's and Vonage's query string) is followed only for a message of this
+ * carrier that has no carrier message id yet (its create response was lost), when the signed body
+ * names a carrier message id and, if it names a recipient, that message's phone. So a captured
+ * callback replayed with another `message_id` can move no other message.
+ */
 async function findMessage(
   ctx: ServiceContext,
+  carrier: { id: string },
   update: CarrierStatusUpdate,
 ): Promise<MessageRow | undefined> {
-  if (update.messageId) {
-    const byId = await ctx.db
+  const byId = (id: string) =>
+    ctx.db
       .select()
       .from(messages)
-      .where(and(eq(messages.id, update.messageId), eq(messages.tenantId, ctx.tenantId)))
+      .where(and(eq(messages.id, id), eq(messages.tenantId, ctx.tenantId)))
       .get();
-    if (byId) return byId;
+  if (update.messageId) {
+    const found = await byId(update.messageId);
+    if (found) return found;
   }
   if (update.carrierMessageId) {
-    return ctx.db
+    const found = await ctx.db
       .select()
       .from(messages)
       .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.carrierMessageId, update.carrierMessageId)))
       .get();
+    if (found) return found;
   }
-  return undefined;
+  if (!update.messageIdHint || !update.carrierMessageId) return undefined;
+  const hinted = await byId(update.messageIdHint);
+  if (!hinted || hinted.carrierMessageId !== null) return undefined;
+  if (hinted.carrierId !== null && hinted.carrierId !== carrier.id) return undefined;
+  if (update.recipient && digits(update.recipient) !== digits(hinted.to)) return undefined;
+  return hinted;
 }
 
 /** The webhook payload of a message status change. */
@@ -71,7 +89,7 @@ export async function applyStatusUpdate(
   carrier: { id: string },
   update: CarrierStatusUpdate,
 ): Promise<StatusCallbackOutcome> {
-  const msg = await findMessage(ctx, update);
+  const msg = await findMessage(ctx, carrier, update);
   if (!msg) return { matched: false, changed: false };
   const to = update.status as MessageStatus;
   const liftable = msg.status === "failed" && msg.statusReason === "unknown_outcome";
@@ -104,9 +122,15 @@ export async function applyStatusUpdate(
     detail,
     at,
   });
-  if (changed && (to === "sent" || to === "delivered" || to === "undelivered" || to === "failed")) {
-    const fresh = await ctx.db.select().from(messages).where(eq(messages.id, msg.id)).get();
-    if (fresh) await emitWebhookEvent(ctx.env, ctx.tenantId, `message.${to}`, messageWebhookData(fresh));
+  if (to === "sent" || to === "delivered" || to === "undelivered" || to === "failed") {
+    if (changed) {
+      const fresh = await ctx.db.select().from(messages).where(eq(messages.id, msg.id)).get();
+      if (fresh) await emitWebhookEvent(ctx.env, ctx.tenantId, `message.${to}`, messageWebhookData(fresh));
+    } else if (msg.status === to) {
+      // The carrier resent a callback whose first attempt may have died between the status change
+      // and the webhook: emit again; the webhook's dedupe key makes it a no-op when it was queued.
+      await emitWebhookEvent(ctx.env, ctx.tenantId, `message.${to}`, messageWebhookData(msg));
+    }
   }
   return { matched: true, changed, phone: msg.to };
 }

@@ -58,7 +58,8 @@ const CREDENTIALS: Record<Provider, Record<string, CredentialField>> = {
   vonage: {
     api_key: { required: true },
     api_secret: { required: true },
-    signature_secret: { required: false },
+    // Without it no Vonage callback can be verified, so a STOP could never be honoured (PRODUCT.md).
+    signature_secret: { required: true },
   },
   sandbox: {},
 };

@@ -1,8 +1,8 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { contacts, events, programExits, programs, tenants } from "../../db/schema";
+import { contacts, programExits, programs, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
-import { newId } from "../../lib/ids";
-import { invalidField } from "../../lib/problem";
+import { derivedId, newId } from "../../lib/ids";
+import { HttpProblem, invalidField } from "../../lib/problem";
 import { addMinutes, iso, nowIso } from "../../lib/time";
 import { upsertContact } from "../contacts/upsert";
 import type { ServiceContext } from "../context";
@@ -13,6 +13,8 @@ import type { ContactRow, ProgramRow } from "../programs/scope";
 import { loadTenant } from "../programs/scope";
 
 export interface EventInput {
+  /** The caller's id of the event: its identity, before any Idempotency-Key or delivery id. */
+  id?: string;
   name: string;
   contact: { id: string } | { phone: string } | { external_id: string };
   data?: Record<string, unknown>;
@@ -24,6 +26,14 @@ export interface EventProgramOutcome {
   message_id: string | null;
   outcome: string;
 }
+
+/**
+ * What makes two reports one event (PRODUCT.md, Events): the caller's `id`, else the
+ * Idempotency-Key, else the storefront delivery id. The same identity always gives the same event
+ * id, hence the same occurrence keys: processing it again creates no second message. Null = none
+ * (every call is a new event).
+ */
+export type EventIdentity = { kind: "id" | "idempotency_key" | "delivery"; value: string } | null;
 
 export interface IngestedEvent {
   id: string;
@@ -175,29 +185,57 @@ export async function runEventPrograms(
 /**
  * Records an event and runs every active program triggered by its name for that contact (a new
  * phone creates the contact); `exit_on` matches cancel. Used by POST /v1/events and storefront hooks.
+ * An event with an identity is written once: a retry (after a crash, a 5xx or a queue redelivery)
+ * finds the stored event, keeps its data and time, and finishes whatever the first attempt left
+ * undone without a second message. An identity already used for another name or contact is a 409.
  */
 export async function ingestEvent(
   ctx: ServiceContext,
   input: EventInput,
   source: { kind: "api" | "shopify" | "standard_hook"; marketingOptIn?: boolean },
+  fallbackIdentity: EventIdentity = null,
 ): Promise<IngestedEvent> {
+  const identity: EventIdentity = input.id ? { kind: "id", value: input.id } : fallbackIdentity;
   const contact = await resolveContact(ctx, input.contact, source);
-  const id = newId("event");
+  const id = identity
+    ? await derivedId("event", ctx.tenantId, identity.kind, identity.value)
+    : newId("event");
   const now = nowIso();
   const occurredMs = input.occurred_at ? Date.parse(input.occurred_at) : Number.NaN;
-  const occurredAt = Number.isFinite(occurredMs) ? iso(occurredMs) : now;
-  const data = input.data ?? {};
-  await ctx.db.insert(events).values({
-    id,
-    tenantId: ctx.tenantId,
-    name: input.name,
-    contactId: contact.id,
-    data,
-    occurredAt,
-    source: source.kind,
-    createdAt: now,
-  });
+  // One statement: a new event is inserted, a known one is returned as it was first stored.
+  const stored = await ctx.env.DB.prepare(
+    `INSERT INTO events (id, tenant_id, name, contact_id, data, occurred_at, source, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET id = events.id
+     RETURNING name, contact_id, data, occurred_at`,
+  )
+    .bind(
+      id,
+      ctx.tenantId,
+      input.name,
+      contact.id,
+      JSON.stringify(input.data ?? {}),
+      Number.isFinite(occurredMs) ? iso(occurredMs) : now,
+      source.kind,
+      now,
+    )
+    .first<{ name: string; contact_id: string; data: string; occurred_at: string }>();
+  if (!stored) throw new Error("the event insert returned no row");
+  if (stored.name !== input.name || stored.contact_id !== contact.id) {
+    throw new HttpProblem(
+      "conflict",
+      identity?.kind === "id"
+        ? "An event with this id was already reported with another name or contact"
+        : "This event was already reported with another name or contact",
+    );
+  }
+  const data = JSON.parse(stored.data) as Record<string, unknown>;
   await applyExits(ctx, input.name, contact, id);
-  const outcomes = await runEventPrograms(ctx, input.name, contact, { id, key: id, at: occurredAt, data });
+  const outcomes = await runEventPrograms(ctx, input.name, contact, {
+    id,
+    key: id,
+    at: stored.occurred_at,
+    data,
+  });
   return { id, name: input.name, contact_id: contact.id, programs: outcomes };
 }

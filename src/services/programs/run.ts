@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import { programRuns, programs } from "../../db/schema";
 import type { Env } from "../../env";
-import { newId } from "../../lib/ids";
+import { derivedId, newId } from "../../lib/ids";
 import { HttpProblem } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import { type ServiceContext, serviceContext } from "../context";
@@ -23,30 +23,34 @@ export const RUN_JOB_PAGES = 50;
  * `POST /v1/programs/{id}/run`: one message per audience contact, written in pages. The first
  * pages are written in the request; a larger audience continues on the work queue from the run's
  * cursor. The occurrence key `pg:run:ct` makes a retried page, a redelivered job or a replayed
- * request write nothing twice.
+ * request write nothing twice. With an Idempotency-Key the run id is derived from it, so a retry
+ * after a partial failure finds the same run (as first counted) and continues it from its cursor.
  */
 export async function runProgram(
   ctx: ServiceContext,
   id: string,
+  opts: { idempotencyKey?: string | null } = {},
 ): Promise<{ run_id: string; audience_count: number }> {
   const program = await getProgram(ctx, id);
   if (program.status !== "active")
     throw new HttpProblem("conflict", `This program is ${program.status}; only an active program can run`);
-  const runId = newId("run");
+  const runId = opts.idempotencyKey
+    ? await derivedId("run", ctx.tenantId, program.id, opts.idempotencyKey)
+    : newId("run");
   const audienceCount = await countAudience(ctx, program);
   const now = nowIso();
-  await ctx.db.insert(programRuns).values({
-    id: runId,
-    tenantId: ctx.tenantId,
-    programId: program.id,
-    audienceCount,
-    cursor: "",
-    completedAt: null,
-    createdAt: now,
-    updatedAt: now,
-  });
-  await writeRunPages(ctx, program, runId, "", RUN_INLINE_PAGES);
-  return { run_id: runId, audience_count: audienceCount };
+  // A known run is returned as stored (its count, its cursor) instead of being inserted again.
+  const run = await ctx.env.DB.prepare(
+    `INSERT INTO program_runs (id, tenant_id, program_id, audience_count, cursor, completed_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, '', NULL, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET id = program_runs.id
+     RETURNING audience_count, cursor`,
+  )
+    .bind(runId, ctx.tenantId, program.id, audienceCount, now, now)
+    .first<{ audience_count: number; cursor: string | null }>();
+  if (!run) throw new Error("the run insert returned no row");
+  if (run.cursor !== null) await writeRunPages(ctx, program, runId, run.cursor, RUN_INLINE_PAGES);
+  return { run_id: runId, audience_count: run.audience_count };
 }
 
 /** Work-queue job: the next pages of a run (a finished, unknown or no-longer-active run does nothing). */

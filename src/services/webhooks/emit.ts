@@ -17,8 +17,20 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 const SEND_BATCH_MAX = 100;
 
 /**
+ * What makes two emits one webhook: a message reaches each status once, so `message.*` events are
+ * keyed by type and message id (`message.received` by the inbound id). A retried emit (the carrier
+ * resent a callback whose first attempt died after the status change) then queues nothing twice.
+ * Contact events repeat legitimately (unsubscribe, resubscribe, unsubscribe): no key.
+ */
+export function webhookDedupeKey(type: WebhookEventType, data: Record<string, unknown>): string | null {
+  return type.startsWith("message.") && typeof data.id === "string" ? `${type}:${data.id}` : null;
+}
+
+/**
  * Queues a signed delivery of `type` to every enabled endpoint of the tenant subscribed to it:
- * one delivery row per endpoint (written in one statement), then one work job per row. The
+ * one delivery row per endpoint (written in one statement, once per dedupe key), then one work job
+ * per new row. Each row is `pending` with `next_attempt_at` = now: due at once, and the lease the
+ * scheduler's sweep re-enqueues when its job was lost (`sendBatch` failed, the process died). The
  * payload is fixed here (`{type, timestamp, data}`), so every retry sends the same bytes' content.
  */
 export async function emitWebhookEvent(
@@ -38,15 +50,24 @@ export async function emitWebhookEvent(
   const now = nowIso();
   const payload = JSON.stringify({ type, timestamp: now, data });
   const rows = endpoints.results.map((e) => ({ id: newId("webhookDelivery"), endpoint_id: e.id }));
-  await env.DB.prepare(
+  const { results: created } = await env.DB.prepare(
     `INSERT INTO webhook_deliveries
-       (id, tenant_id, endpoint_id, event_type, payload, status, attempts, created_at, updated_at)
-     SELECT json_extract(value, '$.id'), ?, json_extract(value, '$.endpoint_id'), ?, ?, 'pending', 0, ?, ?
-     FROM json_each(?)`,
+       (id, tenant_id, endpoint_id, event_type, dedupe_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
+     SELECT json_extract(value, '$.id'), ?, json_extract(value, '$.endpoint_id'), ?, ?, ?, 'pending', 0, ?, ?, ?
+     FROM json_each(?) WHERE true
+     ON CONFLICT DO NOTHING RETURNING id`,
   )
-    .bind(tenantId, type, payload, now, now, JSON.stringify(rows))
-    .run();
-  const jobs: { body: WorkJob }[] = rows.map((r) => ({ body: { kind: "webhook", deliveryId: r.id } }));
+    .bind(tenantId, type, webhookDedupeKey(type, data), payload, now, now, now, JSON.stringify(rows))
+    .all<{ id: string }>();
+  await enqueueWebhookDeliveries(
+    env,
+    created.map((r) => r.id),
+  );
+}
+
+/** One work job per delivery id, in `sendBatch` chunks of ≤ 100. */
+export async function enqueueWebhookDeliveries(env: Pick<Env, "WORK_QUEUE">, ids: string[]): Promise<void> {
+  const jobs: { body: WorkJob }[] = ids.map((deliveryId) => ({ body: { kind: "webhook", deliveryId } }));
   for (let i = 0; i < jobs.length; i += SEND_BATCH_MAX) {
     await env.WORK_QUEUE.sendBatch(jobs.slice(i, i + SEND_BATCH_MAX));
   }
