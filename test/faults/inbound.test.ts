@@ -29,7 +29,7 @@ interface Outside {
   webhooks: { type: string }[];
 }
 
-/** Telnyx's send API and the tenant's webhook receiver, at the HTTP boundary. */
+/** Telnyx's and Vonage's send APIs and the tenant's webhook receiver, at the HTTP boundary. */
 function fakeOutside(): Outside {
   const outside: Outside = { carrierSends: [], webhooks: [] };
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -43,12 +43,20 @@ function fakeOutside(): Outside {
       outside.carrierSends.push(JSON.parse(text));
       return Response.json({ data: { id: crypto.randomUUID(), to: [{ status: "queued" }] } });
     }
+    if (new URL(req.url).pathname === "/sms/json") {
+      const form = new URLSearchParams(text);
+      outside.carrierSends.push(form);
+      return Response.json({
+        "message-count": "1",
+        messages: [{ to: form.get("to"), "message-id": crypto.randomUUID(), status: "0" }],
+      });
+    }
     return new Response("unexpected", { status: 599 });
   });
   return outside;
 }
 
-type Provider = "twilio" | "telnyx";
+type Provider = "twilio" | "telnyx" | "vonage";
 
 interface Scenario {
   name: string;
@@ -64,6 +72,7 @@ const SCENARIOS: Scenario[] = [
   { name: "Twilio ordinary reply", provider: "twilio", text: "when will my order arrive?", source: null },
   { name: "Telnyx STOP", provider: "telnyx", text: "STOP", source: "sms" },
   { name: "Telnyx sentence", provider: "telnyx", text: "no más mensajes, gracias", source: "sms_phrase" },
+  { name: "Vonage sentence", provider: "vonage", text: "remove me from your list", source: "sms_phrase" },
 ];
 
 interface World {
@@ -96,7 +105,12 @@ async function world(s: Scenario): Promise<World> {
     expect(m.body.status).toBe("scheduled");
     pending.push(m.body.id);
   }
-  const request = s.provider === "twilio" ? await twilioRequest(t, s.text) : await telnyxRequest(t, s.text);
+  const request =
+    s.provider === "twilio"
+      ? await twilioRequest(t, s.text)
+      : s.provider === "telnyx"
+        ? await telnyxRequest(t, s.text)
+        : await vonageRequest(t, s.text);
   return { t, contactId: contact.body.id, pending, request };
 }
 
@@ -161,6 +175,58 @@ async function telnyxRequest(t: TestTenant, text: string): Promise<() => Promise
         "telnyx-signature-ed25519": sig,
       },
       body,
+    });
+  };
+}
+
+const VONAGE_SIGNATURE_SECRET = "vonage-signature-secret-0123456789";
+
+/** Vonage's SMS API request signature (HMAC-SHA256 variant), written out from Vonage's docs. */
+async function vonageSig(params: Record<string, string>): Promise<string> {
+  const base = Object.keys(params)
+    .sort()
+    .map((k) => `&${k}=${(params[k] ?? "").replace(/[&=]/g, "_")}`)
+    .join("");
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(VONAGE_SIGNATURE_SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(base)));
+  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function vonageRequest(t: TestTenant, text: string): Promise<() => Promise<Request>> {
+  const carrier = await t.api.post<{ id: string }>("/v1/carriers", {
+    provider: "vonage",
+    credentials: {
+      api_key: "a1b2c3d4",
+      api_secret: "S3cretS3cret1234",
+      signature_secret: VONAGE_SIGNATURE_SECRET,
+    },
+    from: [OUR_NUMBER],
+    base_url: "https://vonage-double.example.com",
+  });
+  expect(carrier.status, carrier.text).toBe(201);
+  const messageId = `0A${String(seq).padStart(14, "0")}`;
+  return async () => {
+    // Each delivery is signed afresh (new timestamp and nonce); the message id stays.
+    const params: Record<string, string> = {
+      msisdn: PHONE.slice(1),
+      to: OUR_NUMBER.slice(1),
+      messageId,
+      text,
+      type: "text",
+      timestamp: String(Math.floor(Date.now() / 1000)),
+      nonce: crypto.randomUUID(),
+    };
+    params.sig = await vonageSig(params);
+    return new Request(`${BASE}/callbacks/vonage/${carrier.body.id}/inbound`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(params).toString(),
     });
   };
 }
