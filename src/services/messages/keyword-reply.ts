@@ -51,6 +51,7 @@ export async function keywordReplyRow(reply: KeywordReply, nowMs: number = Date.
     quiet_hours: "ignore",
     status: inline ? "sent" : "queued",
     status_reason: null,
+    error_message: null,
     detail: inline ? "answered inline by the carrier (TwiML)" : null,
     scheduled_at: now,
     expires_at: iso(nowMs + REPLY_VALIDITY_MS),
