@@ -390,6 +390,7 @@ describe("inbound fault sweep", () => {
           await expectFinalState(s, w, r, outside, `call ${k} failed ${mode}`);
         }
       }
+      expect(fired).toBe(2 * baseline.calls);
       injected[s.name] = fired;
     }, 300_000);
   }
