@@ -41,9 +41,12 @@ const twilioInboundRoute = createRoute({
   tags: callbackTags,
   summary: "Twilio inbound SMS",
   description:
-    "Form-encoded, verified with `X-Twilio-Signature`. STOP/START/HELP keyword families change consent and are " +
-    "answered once in TwiML (not at all when Advanced Opt-Out already answered); other texts are stored and sent " +
-    "to webhooks as `message.received`.",
+    "Form-encoded, verified with `X-Twilio-Signature`. STOP/START/HELP keyword families, and replies that ask to " +
+    'stop in other words ("please stop texting me", "no más mensajes"; consent source `sms_phrase`), change ' +
+    "consent and are answered once in TwiML (not at all when Advanced Opt-Out already answered); other texts are " +
+    "stored and sent to webhooks as `message.received`. The inbound row, the consent change, the cancellation and " +
+    "the webhooks are written together; a retry of the same `MessageSid` completes what is still waiting and " +
+    "answers an empty `<Response/>` (the reply belongs to the attempt that recorded it, so it is never sent twice).",
   request: {
     params: CarrierIdParam,
     body: { required: true, content: { "application/x-www-form-urlencoded": { schema: TwilioInboundForm } } },

@@ -33,8 +33,9 @@ const vonageInboundRoute = createRoute({
   summary: "Vonage inbound SMS",
   description:
     "Form-encoded or JSON, signed with the carrier's `signature_secret` (JWT or `sig`). STOP/START/HELP keyword " +
-    "families change consent and are answered once by SMS; other texts are stored and sent to webhooks as " +
-    "`message.received`.",
+    "families, and replies that ask to stop in other words (consent source `sms_phrase`), change consent and are " +
+    "answered once by SMS; other texts are stored and sent to webhooks as `message.received`. A retry of the same " +
+    "`messageId` completes what an earlier attempt left undone and changes nothing else.",
   request: {
     params: CarrierIdParam,
     body: {

@@ -1,3 +1,4 @@
+import { ALWAYS, type SqlGuard } from "../../db/guard";
 import { fromBase64, phoneHash, toHex, utf8 } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
@@ -7,6 +8,7 @@ export type ConsentSource =
   | "api"
   | "batch"
   | "sms"
+  | "sms_phrase"
   | "shopify"
   | "standard_hook"
   | "event"
@@ -14,7 +16,7 @@ export type ConsentSource =
   | (string & {});
 
 export interface ConsentChangeInput {
-  /** Where the change came from (`sms` for a keyword, `api` for a write, `carrier` for Advanced Opt-Out…). */
+  /** Where the change came from (`sms` for a keyword, `sms_phrase` for a revocation in a sentence, `api` for a write, `carrier` for Advanced Opt-Out…). */
   source: ConsentSource;
   /** Verbatim text: the inbound message or the consent language shown to the person. */
   text?: string | null;
@@ -65,10 +67,12 @@ function consentRecordStatement(
   hash: string,
   change: "subscribed" | "unsubscribed",
   input: ConsentChangeInput & { at: string },
+  onlyIf: SqlGuard,
 ): D1PreparedStatement {
   return ctx.env.DB.prepare(
     `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
-     VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, ?, ?, ?, ?, ?)`,
+     SELECT ?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, ?, ?, ?, ?, ?
+     WHERE ${onlyIf.sql}`,
   ).bind(
     newId("consent"),
     ctx.tenantId,
@@ -80,7 +84,83 @@ function consentRecordStatement(
     input.text ?? null,
     input.at,
     nowIso(),
+    ...onlyIf.params,
   );
+}
+
+/**
+ * The statements of an opt-out, to run in one `db.batch()` (with anything that must stand with
+ * them): the contact (if any) becomes unsubscribed, the suppression by phone hash is kept, the
+ * request is appended to the consent history. With `onlyIf`, none of them does anything unless it
+ * holds. The first statement returns the contact id when the contact flag changed; the second
+ * reports one change when the suppression is new.
+ */
+export function unsubscribeStatements(
+  ctx: ServiceContext,
+  e164: string,
+  hash: string,
+  input: ConsentChangeInput & { at: string },
+  onlyIf: SqlGuard = ALWAYS,
+): D1PreparedStatement[] {
+  const db = ctx.env.DB;
+  return [
+    db
+      .prepare(
+        `UPDATE contacts SET subscribed = 0, unsubscribed_at = ?, updated_at = ?
+         WHERE tenant_id = ? AND phone = ? AND subscribed = 1 AND ${onlyIf.sql} RETURNING id`,
+      )
+      .bind(input.at, nowIso(), ctx.tenantId, e164, ...onlyIf.params),
+    db
+      .prepare(
+        `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at)
+         SELECT ?, ?, 'opted_out', ? WHERE ${onlyIf.sql}
+         ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
+      )
+      .bind(ctx.tenantId, hash, input.at, ...onlyIf.params),
+    consentRecordStatement(ctx, e164, hash, "unsubscribed", input, onlyIf),
+  ];
+}
+
+/** The statements that lift an opt-out (see `resubscribePhone`); `onlyIf` as for `unsubscribeStatements`. */
+export function resubscribeStatements(
+  ctx: ServiceContext,
+  e164: string,
+  hash: string,
+  input: ConsentChangeInput & { at: string },
+  onlyIf: SqlGuard = ALWAYS,
+): D1PreparedStatement[] {
+  const db = ctx.env.DB;
+  return [
+    db
+      .prepare(
+        `UPDATE contacts SET subscribed = 1, unsubscribed_at = NULL, updated_at = ?
+         WHERE tenant_id = ? AND phone = ? AND subscribed = 0 AND ${onlyIf.sql} RETURNING id`,
+      )
+      .bind(nowIso(), ctx.tenantId, e164, ...onlyIf.params),
+    db
+      .prepare(`DELETE FROM suppressions WHERE tenant_id = ? AND phone_hash = ? AND ${onlyIf.sql}`)
+      .bind(ctx.tenantId, hash, ...onlyIf.params),
+    consentRecordStatement(ctx, e164, hash, "subscribed", input, onlyIf),
+  ];
+}
+
+/**
+ * A condition on the phone's consent state before a change, for statements that must happen only
+ * when the change changes something (the `contact.unsubscribed` webhook): evaluated where it
+ * stands in the batch, so put it before the change's own statements.
+ */
+export function consentWouldChange(
+  ctx: ServiceContext,
+  e164: string,
+  hash: string,
+  change: "subscribed" | "unsubscribed",
+): SqlGuard {
+  const unsubscribing = change === "unsubscribed";
+  return {
+    sql: `EXISTS (SELECT 1 FROM contacts WHERE tenant_id = ? AND phone = ? AND subscribed = ?)
+          OR ${unsubscribing ? "NOT " : ""}EXISTS (SELECT 1 FROM suppressions WHERE tenant_id = ? AND phone_hash = ?)`,
+    params: [ctx.tenantId, e164, unsubscribing ? 1 : 0, ctx.tenantId, hash],
+  };
 }
 
 /**
@@ -96,22 +176,9 @@ export async function unsubscribePhone(
 ): Promise<ConsentChangeResult> {
   const at = input.at ?? nowIso();
   const hash = await hashPhone(ctx, e164);
-  const db = ctx.env.DB;
-  const [update, suppress] = await db.batch<{ id: string }>([
-    db
-      .prepare(
-        `UPDATE contacts SET subscribed = 0, unsubscribed_at = ?, updated_at = ?
-         WHERE tenant_id = ? AND phone = ? AND subscribed = 1 RETURNING id`,
-      )
-      .bind(at, nowIso(), ctx.tenantId, e164),
-    db
-      .prepare(
-        `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at) VALUES (?, ?, 'opted_out', ?)
-         ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
-      )
-      .bind(ctx.tenantId, hash, at),
-    consentRecordStatement(ctx, e164, hash, "unsubscribed", { ...input, at }),
-  ]);
+  const [update, suppress] = await ctx.env.DB.batch<{ id: string }>(
+    unsubscribeStatements(ctx, e164, hash, { ...input, at }),
+  );
   const contact = await contactIdByPhone(ctx, e164);
   return {
     changed: (update?.results.length ?? 0) > 0 || (suppress?.meta.changes ?? 0) > 0,
@@ -130,17 +197,9 @@ export async function resubscribePhone(
 ): Promise<ConsentChangeResult> {
   const at = input.at ?? nowIso();
   const hash = await hashPhone(ctx, e164);
-  const db = ctx.env.DB;
-  const [update, unsuppress] = await db.batch<{ id: string }>([
-    db
-      .prepare(
-        `UPDATE contacts SET subscribed = 1, unsubscribed_at = NULL, updated_at = ?
-         WHERE tenant_id = ? AND phone = ? AND subscribed = 0 RETURNING id`,
-      )
-      .bind(nowIso(), ctx.tenantId, e164),
-    db.prepare(`DELETE FROM suppressions WHERE tenant_id = ? AND phone_hash = ?`).bind(ctx.tenantId, hash),
-    consentRecordStatement(ctx, e164, hash, "subscribed", { ...input, at }),
-  ]);
+  const [update, unsuppress] = await ctx.env.DB.batch<{ id: string }>(
+    resubscribeStatements(ctx, e164, hash, { ...input, at }),
+  );
   return {
     changed: (update?.results.length ?? 0) > 0 || (unsuppress?.meta.changes ?? 0) > 0,
     contactId: await contactIdByPhone(ctx, e164),

@@ -1,24 +1,85 @@
 import type { InboundSms } from "../../carriers/types";
-import { classifyKeyword } from "../../domain/keywords";
+import { both, type SqlGuard } from "../../db/guard";
+import { classifyKeyword, type KeywordKind } from "../../domain/keywords";
 import { normalizePhone } from "../../domain/phone";
+import { classifyRevocation } from "../../domain/revocation";
+import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { resubscribePhone, unsubscribePhone } from "../contacts/consent";
+import { enqueueDispatch } from "../../pipeline/enqueue";
+import {
+  type ConsentSource,
+  consentWouldChange,
+  hashPhone,
+  resubscribeStatements,
+  unsubscribeStatements,
+} from "../contacts/consent";
 import type { ServiceContext } from "../context";
-import { cancelPendingMessages, createMessages } from "../messages/create";
+import { insertMessageStatements } from "../messages/create";
+import { cancelPendingToPhoneStatements, keywordReplyRow } from "../messages/keyword-reply";
 import { defaultHelpText, defaultStopText, getTenant, type TenantRow } from "../tenants/tenants";
-import { emitWebhookEvent } from "../webhooks/emit";
+import {
+  enqueueWebhookDeliveries,
+  listeningEndpointsStatement,
+  type WebhookEventType,
+  webhookDeliveriesStatement,
+} from "../webhooks/emit";
 
 /** The START confirmation: brand, what happens now, how to stop again. */
 export const startText = (t: Pick<TenantRow, "brandName">): string =>
   `${t.brandName}: You're resubscribed and will get our texts again. Reply HELP for help, STOP to opt out.`;
 
+/** What an inbound text asks for: a keyword family (exact, or a revocation in a sentence) or nothing. */
+export interface InboundIntent {
+  keyword: KeywordKind | null;
+  /** The consent record's source: `sms` (keyword), `sms_phrase` (sentence), `carrier` (Advanced Opt-Out). */
+  source: ConsentSource;
+}
+
+/** Exact keywords first; a sentence that revokes consent ("please stop texting me") counts as STOP. */
+export function inboundIntent(sms: Pick<InboundSms, "body" | "carrierHandledOptOut">): InboundIntent {
+  const exact = classifyKeyword(sms.body);
+  const keyword = exact ?? (classifyRevocation(sms.body) ? "stop" : null);
+  const source = sms.carrierHandledOptOut ? "carrier" : exact || !keyword ? "sms" : "sms_phrase";
+  return { keyword, source };
+}
+
+/** Every webhook type an inbound message may fire (a retry looks for the deliveries of any of them). */
+const INBOUND_WEBHOOK_TYPES = [
+  "contact.unsubscribed",
+  "contact.subscribed",
+  "message.received",
+] as const satisfies WebhookEventType[];
+
 /**
- * An inbound SMS from a verified carrier callback: keywords (STOP/START/HELP families) change consent
- * and answer once; other texts are stored and sent to webhooks as `message.received`. Returns the
- * reply text when the caller should answer inline (TwiML, Twilio only), else null — other
- * providers' replies are sent here as keyword-reply messages. A carrier retry of the same inbound
- * message (same carrier message id) has no second effect.
+ * The delivery id of one inbound message's webhook to one endpoint: derived, not random, so a
+ * carrier's retry finds the deliveries the first attempt wrote and can ring them again.
+ */
+async function inboundDeliveryId(inboundId: string, endpointId: string, type: WebhookEventType) {
+  const digest = await sha256Hex(`${inboundId}|${endpointId}|${type}`);
+  // newId's shape: the inbound's time part, then 14 characters (hex is a subset of base62).
+  return `whd_${inboundId.slice(4, 13)}${digest.slice(0, 14)}`;
+}
+
+const replyKey = (sms: InboundSms, inboundId: string) => `inbound-reply:${sms.carrierMessageId ?? inboundId}`;
+
+/**
+ * An inbound SMS from a verified carrier callback. Keywords (STOP/START/HELP families) and
+ * revocations in other words change consent and answer once; other texts are stored and sent to
+ * webhooks as `message.received`.
+ *
+ * Everything this message changes — the inbound row, the consent change and its record, the
+ * cancellation of pending messages, the reply's outbox row, the webhook deliveries — is written in
+ * one `db.batch()`, every statement guarded by "the inbound row this attempt inserted exists": it
+ * all happens, once, or none of it does. Queue doorbells are rung after the batch; a carrier's
+ * retry of the same message (same carrier message id) finds the row and rings again whatever is
+ * still waiting (a queued reply never tried, deliveries never attempted), and changes nothing else.
+ *
+ * Returns the reply text when the caller answers inline (Twilio TwiML), else null — other
+ * providers' replies are outbox messages. An inline reply is given by the attempt that committed
+ * the batch only: a retry answers nothing, so the person never gets it twice. For the same reason
+ * doorbells do not fail an inline attempt (its answer is the reply): a lost doorbell is left to the
+ * scheduler's lease sweeps. Non-inline attempts fail when a doorbell fails, so the carrier retries.
  */
 export async function handleInboundSms(
   ctx: ServiceContext,
@@ -28,114 +89,250 @@ export async function handleInboundSms(
   const tenant = await getTenant(ctx);
   const normalized = normalizePhone(sms.from, tenant.defaultCountry);
   const phone = normalized.ok ? normalized.e164 : sms.from.trim();
-  const keyword = classifyKeyword(sms.body);
-  const receivedAt = nowIso();
-  const inboundId = newId("inbound");
+  const intent = inboundIntent(sms);
+  const hash = await hashPhone(ctx, phone);
+  const db = ctx.env.DB;
 
-  const stored = await ctx.env.DB.prepare(
-    `INSERT INTO inbound_messages (id, tenant_id, contact_id, carrier_id, "from", "to", body, keyword, carrier_message_id, received_at, created_at)
-     VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (tenant_id, carrier_message_id) DO NOTHING
-     RETURNING contact_id`,
-  )
-    .bind(
-      inboundId,
-      ctx.tenantId,
-      ctx.tenantId,
-      phone,
-      carrier.id,
-      phone,
-      sms.to,
-      sms.body,
-      keyword,
-      sms.carrierMessageId ?? null,
-      receivedAt,
-      receivedAt,
-    )
-    .first<{ contact_id: string | null }>();
-  if (!stored) return { reply: null };
-  const contactId = stored.contact_id;
-
-  if (!keyword) {
-    await emitWebhookEvent(ctx.env, ctx.tenantId, "message.received", {
-      id: inboundId,
-      from: phone,
-      to: sms.to,
-      body: sms.body,
-      contact_id: contactId,
-      carrier_id: carrier.id,
-      carrier_message_id: sms.carrierMessageId ?? null,
-      received_at: receivedAt,
-    });
+  const [existingRows, contactRows, endpointRows] = await db.batch<Record<string, string>>([
+    db
+      .prepare(`SELECT id FROM inbound_messages WHERE tenant_id = ? AND carrier_message_id = ?`)
+      .bind(ctx.tenantId, sms.carrierMessageId ?? null),
+    db.prepare(`SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?`).bind(ctx.tenantId, phone),
+    listeningEndpointsStatement(ctx.env, ctx.tenantId, INBOUND_WEBHOOK_TYPES),
+  ]);
+  const endpoints = (endpointRows?.results ?? []).map((r) => ({
+    id: r.id as string,
+    events: JSON.parse(r.events as string) as string[],
+  }));
+  const existing = existingRows?.results[0]?.id;
+  if (existing) {
+    await ringUndone(ctx, existing, replyKey(sms, existing), endpoints);
     return { reply: null };
   }
 
-  // Twilio's Advanced Opt-Out answered already: record the change, send no second reply.
-  const source = sms.carrierHandledOptOut ? "carrier" : "sms";
-  const consentInput = { source, text: sms.body, at: receivedAt };
-  let reply: string;
-  if (keyword === "stop") {
-    const result = await unsubscribePhone(ctx, phone, consentInput);
-    await cancelPendingMessages(ctx, { phone }, { reason: "opted_out", detail: "STOP received" });
-    if (result.changed)
-      await emitConsentWebhook(ctx, "contact.unsubscribed", phone, result.contactId, sms, receivedAt);
-    reply = tenant.stopText ?? defaultStopText(tenant);
-  } else if (keyword === "start") {
-    const result = await resubscribePhone(ctx, phone, consentInput);
-    if (result.changed)
-      await emitConsentWebhook(ctx, "contact.subscribed", phone, result.contactId, sms, receivedAt);
-    reply = startText(tenant);
-  } else {
-    reply = tenant.helpText ?? defaultHelpText(tenant);
+  const receivedAt = nowIso();
+  const inboundId = newId("inbound");
+  const contactId = (contactRows?.results[0]?.id as string | undefined) ?? null;
+  const mine: SqlGuard = { sql: "EXISTS (SELECT 1 FROM inbound_messages WHERE id = ?)", params: [inboundId] };
+  const statements: D1PreparedStatement[] = [
+    db
+      .prepare(
+        `INSERT INTO inbound_messages (id, tenant_id, contact_id, carrier_id, "from", "to", body, keyword, carrier_message_id, received_at, created_at)
+         VALUES (?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, carrier_message_id) DO NOTHING`,
+      )
+      .bind(
+        inboundId,
+        ctx.tenantId,
+        ctx.tenantId,
+        phone,
+        carrier.id,
+        phone,
+        sms.to,
+        sms.body,
+        intent.keyword,
+        sms.carrierMessageId ?? null,
+        receivedAt,
+        receivedAt,
+      ),
+  ];
+
+  // Webhooks first: a consent webhook fires only when the change changes something, which is
+  // decided on the state before the consent statements below.
+  const hook = webhookFor(intent.keyword);
+  let deliveryIds: string[] = [];
+  let hookIndex = -1;
+  if (hook) {
+    const rows = await Promise.all(
+      endpoints
+        .filter((e) => e.events.includes(hook))
+        .map(async (e) => ({ id: await inboundDeliveryId(inboundId, e.id, hook), endpoint_id: e.id })),
+    );
+    deliveryIds.push(...rows.map((r) => r.id));
+    const data =
+      hook === "message.received"
+        ? {
+            id: inboundId,
+            from: phone,
+            to: sms.to,
+            body: sms.body,
+            contact_id: contactId,
+            carrier_id: carrier.id,
+            carrier_message_id: sms.carrierMessageId ?? null,
+            received_at: receivedAt,
+          }
+        : { contact_id: contactId, phone, source: intent.source, text: sms.body, at: receivedAt };
+    const onlyIf =
+      hook === "message.received"
+        ? mine
+        : both(
+            mine,
+            consentWouldChange(
+              ctx,
+              phone,
+              hash,
+              hook === "contact.unsubscribed" ? "unsubscribed" : "subscribed",
+            ),
+          );
+    if (rows.length > 0) {
+      hookIndex = statements.length;
+      statements.push(
+        webhookDeliveriesStatement(ctx.env, ctx.tenantId, hook, data, rows, receivedAt, onlyIf),
+      );
+    }
   }
-  if (sms.carrierHandledOptOut) return { reply: null };
-  // Twilio answers inline (TwiML), from the number the person texted; the reply is still an outbox
-  // row (already `sent`) so the contact's timeline and the message list show it.
-  const inline = carrier.provider === "twilio" ? { from: sms.to } : undefined;
-  await sendKeywordReply(ctx, carrier, phone, contactId, reply, inboundId, inline);
-  return { reply: inline ? reply : null };
-}
 
-async function emitConsentWebhook(
-  ctx: ServiceContext,
-  type: "contact.unsubscribed" | "contact.subscribed",
-  phone: string,
-  contactId: string | null,
-  sms: InboundSms,
-  at: string,
-): Promise<void> {
-  await emitWebhookEvent(ctx.env, ctx.tenantId, type, {
-    contact_id: contactId,
-    phone,
-    source: sms.carrierHandledOptOut ? "carrier" : "sms",
-    text: sms.body,
-    at,
-  });
-}
+  const consent = { source: intent.source, text: sms.body, at: receivedAt };
+  if (intent.keyword === "stop") {
+    statements.push(
+      ...unsubscribeStatements(ctx, phone, hash, consent, mine),
+      ...cancelPendingToPhoneStatements(db, ctx.tenantId, phone, {
+        reason: "opted_out",
+        detail: "STOP received",
+        at: receivedAt,
+        onlyIf: mine,
+      }),
+    );
+  } else if (intent.keyword === "start") {
+    statements.push(...resubscribeStatements(ctx, phone, hash, consent, mine));
+  }
 
-async function sendKeywordReply(
-  ctx: ServiceContext,
-  carrier: { id: string },
-  phone: string,
-  contactId: string | null,
-  body: string,
-  inboundId: string,
-  answeredInline?: { from: string },
-): Promise<void> {
-  await createMessages(ctx, [
-    {
+  // Twilio's Advanced Opt-Out answered already: record the change, send no second reply.
+  const replyText = intent.keyword && !sms.carrierHandledOptOut ? replyFor(tenant, intent.keyword) : null;
+  const inline = carrier.provider === "twilio";
+  let replyId: string | null = null;
+  if (replyText) {
+    const row = await keywordReplyRow({
       to: phone,
+      phoneHash: hash,
       contactId,
-      body,
-      category: "transactional",
-      quietHours: "ignore",
-      validityHours: 1,
-      // Answer from the carrier the person wrote to, so the reply comes from the number they texted.
+      body: replyText,
       carrierId: carrier.id,
-      keywordReply: true,
-      // One reply per inbound message, whatever retries happen.
-      occurrenceKey: `reply:${inboundId}`,
-      answeredInline,
-    },
+      occurrenceKey: replyKey(sms, inboundId),
+      // Twilio answers inline (TwiML), from the number the person texted; the reply is still an
+      // outbox row (already `sent`) so the contact's timeline and the message list show it.
+      ...(inline ? { answeredInline: { from: sms.to } } : {}),
+    });
+    if (!inline) replyId = row.id;
+    statements.push(...insertMessageStatements(db, ctx.tenantId, receivedAt, [row], mine));
+  }
+
+  const outcome = await commit(ctx, statements, inboundId);
+  if (outcome === "lost") {
+    // A concurrent attempt of the same carrier message inserted it first: it owns the effects.
+    const winner = await existingId(ctx, sms);
+    if (winner) await ringUndone(ctx, winner, replyKey(sms, winner), endpoints);
+    return { reply: null };
+  }
+  // The deliveries written (a consent webhook is skipped when nothing changed); all of them when
+  // the batch's answer was lost — ringing a delivery that does not exist does nothing.
+  if (outcome !== "committed" && hookIndex >= 0) {
+    deliveryIds = ((outcome[hookIndex]?.results ?? []) as { id: string }[]).map((r) => r.id);
+  }
+
+  const doorbells = async () => {
+    if (replyId) await enqueueDispatch(ctx.env, [replyId]);
+    if (deliveryIds.length > 0) await enqueueWebhookDeliveries(ctx.env, deliveryIds);
+  };
+  if (!inline) await doorbells();
+  else {
+    await doorbells().catch((err: unknown) =>
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: "inbound doorbell lost; left to the lease sweep",
+          inbound_id: inboundId,
+          error: String(err),
+        }),
+      ),
+    );
+  }
+  return { reply: inline ? replyText : null };
+}
+
+const webhookFor = (keyword: KeywordKind | null): WebhookEventType | null =>
+  keyword === "stop"
+    ? "contact.unsubscribed"
+    : keyword === "start"
+      ? "contact.subscribed"
+      : keyword === "help"
+        ? null
+        : "message.received";
+
+const replyFor = (tenant: TenantRow, keyword: KeywordKind): string =>
+  keyword === "stop"
+    ? (tenant.stopText ?? defaultStopText(tenant))
+    : keyword === "start"
+      ? startText(tenant)
+      : (tenant.helpText ?? defaultHelpText(tenant));
+
+/**
+ * Runs the batch. Its results when this attempt's inbound row was inserted (and so every guarded
+ * effect with it); `"lost"` when another attempt had inserted it. When the batch throws, its fate
+ * is read back: D1 may have committed it and lost the answer (`"committed"`), and then the attempt
+ * carries on as the owner instead of leaving the reply unanswered.
+ */
+async function commit(
+  ctx: ServiceContext,
+  statements: D1PreparedStatement[],
+  inboundId: string,
+): Promise<D1Result[] | "committed" | "lost"> {
+  try {
+    const results = await ctx.env.DB.batch(statements);
+    return (results[0]?.meta.changes ?? 0) > 0 ? results : "lost";
+  } catch (err) {
+    const row = await ctx.env.DB.prepare(`SELECT 1 AS ok FROM inbound_messages WHERE id = ?`)
+      .bind(inboundId)
+      .first<{ ok: number }>()
+      .catch(() => null);
+    if (row) return "committed";
+    throw err;
+  }
+}
+
+async function existingId(ctx: ServiceContext, sms: InboundSms): Promise<string | null> {
+  if (!sms.carrierMessageId) return null;
+  const row = await ctx.env.DB.prepare(
+    `SELECT id FROM inbound_messages WHERE tenant_id = ? AND carrier_message_id = ?`,
+  )
+    .bind(ctx.tenantId, sms.carrierMessageId)
+    .first<{ id: string }>();
+  return row?.id ?? null;
+}
+
+/**
+ * A retry of an inbound message that was already written: rings again the reply that was never
+ * tried and the webhook deliveries never attempted (a job claims its row, so a second ring of
+ * something already under way does nothing).
+ */
+async function ringUndone(
+  ctx: ServiceContext,
+  inboundId: string,
+  occurrenceKey: string,
+  endpoints: { id: string }[],
+): Promise<void> {
+  const candidates = await Promise.all(
+    endpoints.flatMap((e) => INBOUND_WEBHOOK_TYPES.map((type) => inboundDeliveryId(inboundId, e.id, type))),
+  );
+  const db = ctx.env.DB;
+  const now = nowIso();
+  const [replies, deliveries] = await db.batch<{ id: string }>([
+    db
+      .prepare(
+        `SELECT id FROM messages
+         WHERE tenant_id = ? AND occurrence_key = ? AND status = 'queued' AND attempts = 0`,
+      )
+      .bind(ctx.tenantId, occurrenceKey),
+    db
+      .prepare(
+        `SELECT id FROM webhook_deliveries
+         WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?)) AND status = 'pending' AND attempts = 0
+           AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
+      )
+      .bind(ctx.tenantId, JSON.stringify(candidates), now),
   ]);
+  const replyIds = (replies?.results ?? []).map((r) => r.id);
+  const deliveryIds = (deliveries?.results ?? []).map((r) => r.id);
+  if (replyIds.length > 0) await enqueueDispatch(ctx.env, replyIds);
+  if (deliveryIds.length > 0) await enqueueWebhookDeliveries(ctx.env, deliveryIds);
 }

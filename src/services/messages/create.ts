@@ -1,4 +1,5 @@
 import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { ALWAYS, type SqlGuard } from "../../db/guard";
 import { contacts, messages, suppressions } from "../../db/schema";
 import { analyzeBody } from "../../domain/encoding";
 import {
@@ -89,7 +90,7 @@ interface Decided {
 }
 
 /** The JSON shape of one row for the bulk INSERT (snake_case = column names). */
-interface InsertRow {
+export interface InsertRow {
   id: string;
   event_id_: string;
   contact_id: string | null;
@@ -151,9 +152,11 @@ const INSERT_COLUMNS = [
   "attempts",
 ] as const;
 
-const INSERT_MESSAGES_SQL = `INSERT INTO messages (tenant_id, created_at, updated_at, ${INSERT_COLUMNS.map((c) => `"${c}"`).join(", ")})
+const insertMessagesSql = (
+  onlyIf: string,
+) => `INSERT INTO messages (tenant_id, created_at, updated_at, ${INSERT_COLUMNS.map((c) => `"${c}"`).join(", ")})
   SELECT ?1, ?2, ?2, ${INSERT_COLUMNS.map((c) => `json_extract(value, '$.${c}')`).join(", ")}
-  FROM json_each(?3) WHERE true
+  FROM json_each(?3) WHERE ${onlyIf}
   ON CONFLICT DO NOTHING`;
 
 // The event row exists only when its message did (an occurrence key may have been taken meanwhile).
@@ -162,6 +165,26 @@ const INSERT_EVENTS_SQL = `INSERT INTO message_events (id, tenant_id, message_id
          json_extract(value, '$.detail'), ?2
   FROM json_each(?3)
   WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = json_extract(value, '$.id') AND m.tenant_id = ?1)`;
+
+/**
+ * The two statements that write outbox rows and their first event (a row whose occurrence key is
+ * taken is skipped, and so is its event). With `onlyIf`, nothing is written unless it holds — for
+ * rows that must stand or fall with other statements of the same batch (a keyword reply with its
+ * inbound message). Rows are never enqueued here.
+ */
+export function insertMessageStatements(
+  d1: D1Database,
+  tenantId: string,
+  now: string,
+  rows: InsertRow[],
+  onlyIf: SqlGuard = ALWAYS,
+): D1PreparedStatement[] {
+  const payload = JSON.stringify(rows);
+  return [
+    d1.prepare(insertMessagesSql(onlyIf.sql)).bind(tenantId, now, payload, ...onlyIf.params),
+    d1.prepare(INSERT_EVENTS_SQL).bind(tenantId, now, payload),
+  ];
+}
 
 /** The opt-out footer for marketing, unless the body already tells people how to stop. */
 export function withFooter(body: string, footer: string): string {
@@ -465,14 +488,9 @@ async function createChunk(
   const written = new Map<string, MessageRow>();
   const raced = new Map<string, MessageRow>();
   if (rows.length > 0) {
-    const payload = JSON.stringify(rows);
     const ids = rows.map((r) => r.id);
     const keys = rows.flatMap((r) => (r.occurrence_key ? [r.occurrence_key] : []));
-    const d1 = ctx.env.DB;
-    await d1.batch([
-      d1.prepare(INSERT_MESSAGES_SQL).bind(ctx.tenantId, now, payload),
-      d1.prepare(INSERT_EVENTS_SQL).bind(ctx.tenantId, now, payload),
-    ]);
+    await ctx.env.DB.batch(insertMessageStatements(ctx.env.DB, ctx.tenantId, now, rows));
     const [mine, byKey] = await db.batch([
       db
         .select()
