@@ -6,7 +6,7 @@ import { defaultHook } from "./lib/openapi";
 import { errorResponses, HttpProblem, type ProblemCode, problemResponse } from "./lib/problem";
 import { requireApiKey } from "./middleware/auth";
 import { IdempotencyKeyHeaderSchema } from "./middleware/idempotency";
-import { limitBody, requestId, requireJson } from "./middleware/request";
+import { boundJsonDepth, limitBody, requestId, requireJson } from "./middleware/request";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { callbackRoutes } from "./routes/callbacks";
 import { twilioInboundRoutes } from "./routes/callbacks/twilio-inbound";
@@ -44,12 +44,14 @@ export function createApp() {
 
   app.use("*", requestId);
   app.use("/v1/*", limitBody(API_BODY_LIMIT), requireJson);
-  app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson);
+  // Hooks: the depth scan reads no field and trusts nothing, so it may precede the signature check.
+  app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson, boundJsonDepth);
   app.use("/v1/*", async (c, next) => {
     // Creating tenants authenticates with ADMIN_TOKEN instead of an API key.
     if (c.req.path === "/v1/tenants" && c.req.method === "POST") return next();
     return requireApiKey(c, next);
   });
+  app.use("/v1/*", boundJsonDepth);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
