@@ -134,6 +134,8 @@ function documentIdempotency(app: OpenAPIHono<AppEnv>) {
 }
 
 type App = ReturnType<typeof createApp>;
+/** OpenAPI 3.1 wants the SPDX `identifier` (or a `url`); the generator's 3.0 types do not know the field yet. */
+const MIT_LICENSE = { name: "MIT", identifier: "MIT" };
 let cachedDoc: unknown;
 
 /** The OpenAPI 3.1 document, generated from the routes (also written to openapi.json by `npm run openapi`). */
@@ -146,7 +148,7 @@ export function openApiDocument(app: App) {
       description:
         "Operational SMS programs on one Cloudflare Worker: contacts, segments, programs, messages, carriers and storefront hooks. " +
         "Errors are RFC 9457 problem+json. Every POST under /v1 accepts an `Idempotency-Key` header.",
-      license: { name: "MIT" },
+      license: MIT_LICENSE,
     },
     tags: [],
   });
