@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
 import pkg from "../package.json";
 import type { AppEnv } from "./env";
 import { defaultHook } from "./lib/openapi";
@@ -20,7 +21,8 @@ import { integrationRoutes } from "./routes/integrations";
 import { messageRoutes } from "./routes/messages";
 import { programRoutes } from "./routes/programs";
 import { segmentRoutes } from "./routes/segments";
-import { docsPage, systemRoutes } from "./routes/system";
+import { systemRoutes } from "./routes/system";
+import { DOCS_CSS, DOCS_JS, docsPage } from "./routes/system/docs";
 import { tenantRoutes } from "./routes/tenants";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
@@ -39,10 +41,34 @@ const statusToCode: Record<number, ProblemCode> = {
   429: "rate_limited",
 };
 
+/**
+ * hono/secure-headers on every response. The API answers data, never a page: its CSP allows
+ * nothing. The /docs page loads only its own script, stylesheet and /openapi.json (no CDN), and
+ * its "send" button calls the API on the same origin.
+ */
+const apiHeaders = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  xFrameOptions: "DENY",
+});
+const docsHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+});
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
 
   app.use("*", requestId);
+  app.use("*", (c, next) => (c.req.path === "/docs" ? docsHeaders(c, next) : apiHeaders(c, next)));
   app.use("/v1/*", limitBody(API_BODY_LIMIT), requireJson);
   // Hooks: the depth scan reads no field and trusts nothing, so it may precede the signature check.
   app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson, boundJsonDepth);
@@ -85,6 +111,8 @@ export function createApp() {
 
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  app.get("/docs/docs.js", (c) => c.body(DOCS_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
+  app.get("/docs/docs.css", (c) => c.body(DOCS_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
 
   app.notFound((c) =>
     problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}`, undefined, c.get("requestId")),
