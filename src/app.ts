@@ -1,12 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
 import pkg from "../package.json";
 import type { AppEnv } from "./env";
 import { defaultHook } from "./lib/openapi";
 import { errorResponses, HttpProblem, type ProblemCode, problemResponse } from "./lib/problem";
 import { requireApiKey } from "./middleware/auth";
-import { IdempotencyKeyHeaderSchema, idempotency } from "./middleware/idempotency";
-import { limitBody, requestId, requireJson } from "./middleware/request";
+import { IdempotencyKeyHeaderSchema } from "./middleware/idempotency";
+import { boundJsonDepth, limitBody, requestId, requireJson } from "./middleware/request";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { callbackRoutes } from "./routes/callbacks";
 import { twilioInboundRoutes } from "./routes/callbacks/twilio-inbound";
@@ -20,7 +21,8 @@ import { integrationRoutes } from "./routes/integrations";
 import { messageRoutes } from "./routes/messages";
 import { programRoutes } from "./routes/programs";
 import { segmentRoutes } from "./routes/segments";
-import { docsPage, systemRoutes } from "./routes/system";
+import { systemRoutes } from "./routes/system";
+import { DOCS_CSS, DOCS_JS, docsPage } from "./routes/system/docs";
 import { tenantRoutes } from "./routes/tenants";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
@@ -39,19 +41,43 @@ const statusToCode: Record<number, ProblemCode> = {
   429: "rate_limited",
 };
 
+/**
+ * hono/secure-headers on every response. The API answers data, never a page: its CSP allows
+ * nothing. The /docs page loads only its own script, stylesheet and /openapi.json (no CDN), and
+ * its "send" button calls the API on the same origin.
+ */
+const apiHeaders = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  xFrameOptions: "DENY",
+});
+const docsHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+});
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
 
   app.use("*", requestId);
+  app.use("*", (c, next) => (c.req.path === "/docs" ? docsHeaders(c, next) : apiHeaders(c, next)));
   app.use("/v1/*", limitBody(API_BODY_LIMIT), requireJson);
-  app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson);
+  // Hooks: the depth scan reads no field and trusts nothing, so it may precede the signature check.
+  app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson, boundJsonDepth);
   app.use("/v1/*", async (c, next) => {
     // Creating tenants authenticates with ADMIN_TOKEN instead of an API key.
     if (c.req.path === "/v1/tenants" && c.req.method === "POST") return next();
     return requireApiKey(c, next);
   });
-  // After auth: the tenant scopes the key (POST /v1/tenants has none and is skipped).
-  app.use("/v1/*", idempotency);
+  app.use("/v1/*", boundJsonDepth);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -85,6 +111,8 @@ export function createApp() {
 
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  app.get("/docs/docs.js", (c) => c.body(DOCS_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
+  app.get("/docs/docs.css", (c) => c.body(DOCS_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
 
   app.notFound((c) =>
     problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}`, undefined, c.get("requestId")),
@@ -117,8 +145,10 @@ export function createApp() {
 }
 
 /**
- * Every POST under /v1 (but tenant creation) runs through the idempotency middleware, so every one
- * documents the `Idempotency-Key` header and the 409/422 it can answer — added here once, not per route.
+ * Every POST under /v1 (but tenant creation) runs the idempotency middleware right after its scope
+ * check (`middleware: [requireScope(…), idempotency]`: a stored answer is never replayed to a key
+ * without the scope), so every one documents the `Idempotency-Key` header and the 409/422 it can
+ * answer — added here once, not per route. test/idempotency checks that each of them honours it.
  */
 function documentIdempotency(app: OpenAPIHono<AppEnv>) {
   for (const def of app.openAPIRegistry.definitions) {
@@ -132,6 +162,8 @@ function documentIdempotency(app: OpenAPIHono<AppEnv>) {
 }
 
 type App = ReturnType<typeof createApp>;
+/** OpenAPI 3.1 wants the SPDX `identifier` (or a `url`); the generator's 3.0 types do not know the field yet. */
+const MIT_LICENSE = { name: "MIT", identifier: "MIT" };
 let cachedDoc: unknown;
 
 /** The OpenAPI 3.1 document, generated from the routes (also written to openapi.json by `npm run openapi`). */
@@ -144,7 +176,7 @@ export function openApiDocument(app: App) {
       description:
         "Operational SMS programs on one Cloudflare Worker: contacts, segments, programs, messages, carriers and storefront hooks. " +
         "Errors are RFC 9457 problem+json. Every POST under /v1 accepts an `Idempotency-Key` header.",
-      license: { name: "MIT" },
+      license: MIT_LICENSE,
     },
     tags: [],
   });

@@ -144,6 +144,16 @@ describe("API keys", () => {
     expect((await t.api.get("/v1/api-keys?limit=0")).status).toBe(422);
   });
 
+  it("passes the auth matrix", async () => {
+    await expectAuthMatrix({
+      method: "POST",
+      path: () => "/v1/api-keys",
+      scope: "keys:write",
+      body: { name: "Deploy", scopes: ["*"] },
+    });
+    await expectAuthMatrix({ method: "GET", path: () => "/v1/api-keys", scope: "keys:read" });
+  });
+
   it("another tenant's key id is a 404", async () => {
     const a = await newTenant();
     const b = await newTenant();

@@ -4,7 +4,8 @@ import { z } from "@hono/zod-openapi";
  * Segment filters: `{all: [...]}`, `{any: [...]}`, `{not: filter}` or a condition
  * `{field, op, value}`, compiled to a WHERE fragment over the `contacts` table whose every value —
  * attribute paths included — is a bound parameter. Lists travel as one JSON parameter expanded
- * with `json_each(?)`, so no filter can reach D1's 100-parameter limit through a long `in` list.
+ * with `json_each(?)`, and a filter with many conditions travels as one JSON parameter too
+ * (`packParams`), so no filter can reach D1's 100-parameter limit.
  */
 
 export const FILTER_OPS = [
@@ -53,8 +54,8 @@ const FIELDS: Record<string, FieldSpec> = {
 
 export const FILTER_FIELDS = [...Object.keys(FIELDS), "attributes.<key>"];
 export const ATTRIBUTE_KEY = /^[A-Za-z0-9_]{1,64}$/;
-const MAX_DEPTH = 8;
-const MAX_CONDITIONS = 100;
+const MAX_DEPTH = 16;
+const MAX_CONDITIONS = 500;
 const MAX_LIST = 1000;
 
 export type FilterCondition = { field: string; op: FilterOp; value?: Scalar | Scalar[] };
@@ -179,7 +180,7 @@ const ConditionSchema = z
   })
   .openapi("FilterCondition");
 
-/** `{all}` | `{any}` | `{not}` | `{field, op, value}`, at most 8 deep and 100 conditions. */
+/** `{all}` | `{any}` | `{not}` | `{field, op, value}`, at most 16 deep and 500 conditions (PRODUCT.md, input bounds). */
 export const FilterSchema: z.ZodType<Filter> = z
   .lazy(() =>
     z.union([
@@ -194,6 +195,11 @@ export const FilterSchema: z.ZodType<Filter> = z
     if (depth > MAX_DEPTH) ctx.addIssue({ code: "custom", message: `nests deeper than ${MAX_DEPTH} levels` });
     if (conditions > MAX_CONDITIONS) {
       ctx.addIssue({ code: "custom", message: `has more than ${MAX_CONDITIONS} conditions` });
+    } else if (conditions > 50 && compiledLength(f as Filter) > MAX_SQL_LENGTH) {
+      ctx.addIssue({
+        code: "custom",
+        message: "is too large to evaluate; use in / not_in lists instead of many conditions",
+      });
     }
   })
   .openapi("SegmentFilter", {
@@ -206,6 +212,17 @@ export const FilterSchema: z.ZodType<Filter> = z
       ],
     },
   }) as unknown as z.ZodType<Filter>;
+
+/** D1 refuses statements over 100 KB; the query around a filter is short. */
+const MAX_SQL_LENGTH = 80_000;
+
+const compiledLength = (f: Filter): number => {
+  try {
+    return packParams(compileFilter(f, { now: new Date(0) })).sql.length;
+  } catch {
+    return 0; // an invalid condition: reported by its own issue
+  }
+};
 
 function measure(f: Filter): { depth: number; conditions: number } {
   if ("all" in f || "any" in f) {
@@ -220,6 +237,43 @@ function measure(f: Filter): { depth: number; conditions: number } {
     return { depth: inner.depth + 1, conditions: inner.conditions };
   }
   return { depth: 1, conditions: 1 };
+}
+
+interface Part {
+  sql: string;
+  height: number;
+}
+
+/** About the height of one condition's expression tree (a comparison over json_extract, negated: an OR). */
+const LEAF_HEIGHT = 4;
+
+/**
+ * Joins parts with AND/OR as a binary tree that keeps their order (the placeholders follow the
+ * parameters) and splits where the halves weigh the same (weight 2^height), so a deep part sits
+ * near the root: the tree is about log2(Σ 2^height) high instead of one level per part.
+ */
+function joinBalanced(parts: Part[], joiner: string): Part {
+  const weights = parts.map((p) => 2 ** Math.min(p.height, 60));
+  const join = (lo: number, hi: number): Part => {
+    if (hi - lo === 1) return parts[lo] as Part;
+    let total = 0;
+    for (let i = lo; i < hi; i++) total += weights[i] as number;
+    let left = 0;
+    let split = lo + 1;
+    let best = Number.POSITIVE_INFINITY;
+    for (let k = lo + 1; k < hi; k++) {
+      left += weights[k - 1] as number;
+      const diff = Math.abs(total - 2 * left);
+      if (diff < best) {
+        best = diff;
+        split = k;
+      }
+    }
+    const a = join(lo, split);
+    const b = join(split, hi);
+    return { sql: `(${a.sql}${joiner}${b.sql})`, height: Math.max(a.height, b.height) + 1 };
+  };
+  return join(0, parts.length);
 }
 
 export interface CompiledFilter {
@@ -334,17 +388,42 @@ export function compileFilter(filter: Filter, opts: { now: Date }): CompiledFilt
     }
   };
 
-  const walk = (f: Filter, negated: boolean): string => {
+  // Each part carries the height of its expression tree: SQLite refuses trees deeper than 100, and
+  // 500 conditions joined in a row (`a OR b OR …`) are a 500-deep tree.
+  const walk = (f: Filter, negated: boolean): Part => {
     if ("not" in f) return walk(f.not, !negated);
     if ("all" in f || "any" in f) {
       const parts = ("all" in f ? f.all : f.any).map((x) => walk(x, negated));
       // De Morgan: NOT (a AND b) = NOT a OR NOT b.
       const joiner = "all" in f !== negated ? " AND " : " OR ";
-      if (parts.length === 0) return joiner === " AND " ? "1" : "0";
-      return `(${parts.join(joiner)})`;
+      if (parts.length === 0) return { sql: joiner === " AND " ? "1" : "0", height: 1 };
+      return joinBalanced(parts, joiner);
     }
-    return leaf(f, negated);
+    return { sql: leaf(f, negated), height: LEAF_HEIGHT };
   };
 
-  return { sql: walk(filter, false), params };
+  return { sql: walk(filter, false).sql, params };
+}
+
+/** Above this many parameters a compiled filter is packed into one (D1 binds at most 100 per query). */
+export const MAX_DIRECT_PARAMS = 40;
+
+/**
+ * A compiled filter with at most `maxDirect` bound parameters: small filters are returned as they
+ * are (their plain, index-friendly form); larger ones (up to 500 conditions, each binding one to
+ * three values) bind one JSON array instead, each placeholder reading its own element. The
+ * correlated `EXISTS` only names that array; every column still refers to the outer `contacts` row.
+ *
+ * @example packParams({sql: "city = ?", params: ["Austin"]}, 0)
+ *   // { sql: "EXISTS (SELECT 1 FROM (SELECT ? AS hfp) WHERE city = hfp->>0)", params: ['["Austin"]'] }
+ */
+export function packParams(compiled: CompiledFilter, maxDirect: number = MAX_DIRECT_PARAMS): CompiledFilter {
+  if (compiled.params.length <= maxDirect) return compiled;
+  let i = 0;
+  // `->>` with an integer reads that array element as an SQL value, exactly as json_extract does.
+  const body = compiled.sql.replace(/\?/g, () => `hfp->>${i++}`);
+  return {
+    sql: `EXISTS (SELECT 1 FROM (SELECT ? AS hfp) WHERE ${body})`,
+    params: [JSON.stringify(compiled.params)],
+  };
 }

@@ -11,7 +11,9 @@ export function zodIssuesToProblem(error: z.ZodError, target: string, requestId?
   for (const issue of error.issues) {
     const base = issue.path.map(String).join(".");
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
+      for (const raw of issue.keys) {
+        // An empty key is a field too: named `""` so the error still points at something.
+        const key = raw === "" ? '""' : raw;
         unknown.push({ path: prefix + (base ? `${base}.${key}` : key), message: "is not a known field" });
       }
     } else {

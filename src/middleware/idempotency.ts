@@ -21,7 +21,7 @@ export const IdempotencyKeyHeaderSchema = z.object({
     .openapi({
       param: { name: "Idempotency-Key", in: "header" },
       description:
-        "Makes the POST safe to retry for 24 h: the same key and body replay the first response (status and body, with `Idempotent-Replayed: true`) and do nothing new; the same key with another body → 422; while the first is still running → 409. Keys are scoped to the tenant.",
+        "Makes the POST safe to retry for 24 h: the same key and body replay the first response (status and body, with `Idempotent-Replayed: true`) and do nothing new; the same key with another body → 422; while the first is still running → 409. Keys are scoped to the tenant; the scope check comes first, and an answer is replayed only to an API key with the same scopes as the first caller's (another → 422).",
       example: "order-1042-shipped",
     }),
 });
@@ -47,9 +47,18 @@ const canonicalBody = (raw: string): string => {
   }
 };
 
-/** What a key is bound to: method, path and the canonical JSON body. */
-export const requestFingerprint = (method: string, path: string, rawBody: string): Promise<string> =>
-  sha256Hex(`${method.toUpperCase()} ${path}\n${canonicalBody(rawBody)}`);
+/**
+ * What a key is bound to: method, path, the canonical JSON body — and the caller's scopes, so a
+ * stored answer (which may hold a secret shown once, such as a `*` key) is replayed only to a key
+ * as privileged as the one that caused it; any other key gets the 422 of a reused key.
+ */
+export const requestFingerprint = (
+  method: string,
+  path: string,
+  rawBody: string,
+  scopes: readonly string[],
+): Promise<string> =>
+  sha256Hex(`${method.toUpperCase()} ${path}\n${[...scopes].sort().join(" ")}\n${canonicalBody(rawBody)}`);
 
 /** Statuses whose outcome is final for this request: replayed. 400/422/5xx are released so the client may fix and retry. */
 const isStored = (status: number): boolean =>
@@ -118,7 +127,10 @@ async function claim(db: D1Database, tenantId: string, key: string, fingerprint:
 
 /**
  * `Idempotency-Key` for every POST under /v1 with an authenticated tenant (keys are scoped per
- * tenant). Fingerprint = method + path + canonical JSON body. The first request claims the key
+ * tenant). A route middleware placed right after the route's `requireScope`: authentication and
+ * the scope are checked before any stored answer is replayed (an app-wide middleware ran before the
+ * scope check and handed a `contacts:read` key the stored `*` key of an earlier admin request).
+ * Fingerprint = method + path + caller's scopes + canonical JSON body. The first request claims the key
  * (`INSERT … ON CONFLICT DO NOTHING`, locked 60 s); its 2xx/404/409 answer is stored and replayed
  * for 24 h; 400/422/5xx release the key.
  */
@@ -139,7 +151,7 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
       throw new HttpProblem("payload_too_large", "Request body too large");
     throw err;
   }
-  const fingerprint = await requestFingerprint(c.req.method, c.req.path, raw);
+  const fingerprint = await requestFingerprint(c.req.method, c.req.path, raw, auth.scopes);
   const db = c.env.DB;
   const claimed = await claim(db, auth.tenantId, key, fingerprint);
   if (claimed.kind === "mismatch")

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "../domain/json-depth";
 import type { AppEnv } from "../env";
 import { newId } from "../lib/ids";
 import { problemResponse } from "../lib/problem";
@@ -41,6 +42,28 @@ export const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
         "unsupported_media_type",
         `Content-Type must be application/json (got ${type || "none"})`,
         [{ path: "content-type", message: "must be application/json" }],
+        c.get("requestId"),
+      );
+    }
+  }
+  await next();
+};
+
+/**
+ * 400 naming the body when its JSON nests deeper than 32 levels, found on the raw bytes by an
+ * iterative scan before anything parses or validates it: the recursive validators (segment
+ * filters) and serialisers behind it then never see more than 32 levels (a 20,000-deep filter
+ * used to overflow the stack: a 500). The bytes stay cached for the handlers and the signature checks.
+ */
+export const boundJsonDepth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (["POST", "PUT", "PATCH"].includes(c.req.method) && c.req.raw.body) {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (jsonDepthExceeds(bytes, MAX_JSON_DEPTH)) {
+      const message = `nests deeper than ${MAX_JSON_DEPTH} levels`;
+      return problemResponse(
+        "bad_request",
+        `The JSON body ${message}`,
+        [{ path: "(body)", message }],
         c.get("requestId"),
       );
     }

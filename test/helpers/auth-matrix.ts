@@ -59,4 +59,36 @@ export async function expectAuthMatrix(c: AuthCase): Promise<void> {
     const res = await call(c.method, path, { key: stranger.key, body: c.body });
     expect(res.status, "another tenant's id").toBe(404);
   }
+
+  if (c.method === "POST" && scope) await expectNoReplayWithoutScope(owner, path, scope, c.body);
+}
+
+/** Every string leaf of a JSON value (ids, secrets, names…). */
+const stringLeaves = (v: unknown): string[] =>
+  typeof v === "string"
+    ? [v]
+    : v && typeof v === "object"
+      ? Object.values(v as Record<string, unknown>).flatMap(stringLeaves)
+      : [];
+
+/**
+ * Replay with a lower-scope key: a `*` key POSTs with Idempotency-Key K and succeeds; a key of the
+ * same tenant without the route's scope then sends the very same request with K. It must get a 403
+ * problem and nothing of the stored answer (the first answer may hold a secret shown once).
+ */
+async function expectNoReplayWithoutScope(owner: TestTenant, path: string, scope: string, body: unknown) {
+  const k = `replay-${crypto.randomUUID()}`;
+  const headers = { "Idempotency-Key": k };
+  const first = await call("POST", path, { key: owner.key, body, headers });
+  expect(first.status, `POST ${path} with a * key`).toBeLessThan(300);
+  const lower = await owner.keyWith(
+    ALL_SCOPES.filter((s) => s !== scope && s !== scope.replace(":read", ":write")),
+  );
+  const replay = await call("POST", path, { key: lower, body, headers });
+  expect(replay.status, `POST ${path} replayed by a key without ${scope}`).toBe(403);
+  expect(replay.headers.get("content-type")).toContain("application/problem+json");
+  expect(replay.headers.get("Idempotent-Replayed")).toBeNull();
+  // Short strings ("sandbox", "active") may appear in any problem text; ids and secrets may not.
+  const leaked = stringLeaves(first.body).filter((v) => v.length >= 8 && replay.text.includes(v));
+  expect(leaked, "stored answer leaked to a key without the scope").toEqual([]);
 }

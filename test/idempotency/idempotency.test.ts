@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
 import { canonicalJson, requestFingerprint } from "../../src/middleware/idempotency";
 import type { MessageView } from "../../src/routes/messages/schema";
 import { ADMIN_TOKEN, call } from "../helpers/api";
@@ -81,7 +82,7 @@ describe("Idempotency-Key", () => {
   it("409 while the first request is still in flight; an expired lock may be taken over", async () => {
     const t = await newTenant();
     const body = { to: PHONE, body: "Hi", send_at: "2030-01-01T00:00:00Z" };
-    const fp = await requestFingerprint("POST", "/v1/messages", JSON.stringify(body));
+    const fp = await requestFingerprint("POST", "/v1/messages", JSON.stringify(body), ["*"]);
     const now = Date.now();
     await seedKey(t.id, "busy", fp, {
       state: "in_flight",
@@ -153,7 +154,7 @@ describe("Idempotency-Key", () => {
   it("forgets keys after 24 h", async () => {
     const t = await newTenant();
     const body = { to: PHONE, body: "Old", send_at: "2030-01-01T00:00:00Z" };
-    const fp = await requestFingerprint("POST", "/v1/messages", JSON.stringify(body));
+    const fp = await requestFingerprint("POST", "/v1/messages", JSON.stringify(body), ["*"]);
     await seedKey(t.id, "old", fp, {
       state: "done",
       lockedUntil: null,
@@ -211,6 +212,51 @@ describe("Idempotency-Key", () => {
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(a.body.tenant.id).not.toBe(b.body.tenant.id);
+  });
+
+  it("every documented POST under /v1 honours the header (after its scope check)", async () => {
+    const t = await newTenant();
+    const posts = createApp()
+      .openAPIRegistry.definitions.flatMap((d) => (d.type === "route" ? [d.route] : []))
+      .filter((r) => r.method === "post" && r.path.startsWith("/v1/") && r.path !== "/v1/tenants");
+    expect(posts.length).toBeGreaterThan(10);
+    for (const route of posts) {
+      const path = route.path.replace(/\{[^}]+\}/g, "x_unknown");
+      const res = await call<Problem>("POST", path, { key: t.key, body: {}, ...key("k".repeat(256)) });
+      expect(res.status, `POST ${route.path}`).toBe(422);
+      expect(
+        res.body.errors?.map((e) => e.path),
+        `POST ${route.path}`,
+      ).toEqual(["Idempotency-Key"]);
+    }
+  });
+
+  it("replays a stored answer only to a key with the same scopes: a lesser key never gets its secret", async () => {
+    const t = await newTenant();
+    const first = await t.api.post<{ key: string }>(
+      "/v1/api-keys",
+      { name: "deploy", scopes: ["*"] },
+      key("dk"),
+    );
+    expect(first.status).toBe(201);
+    // keys:write passes the scope check, but may not grant `*`: it must not obtain one by replay either.
+    const writer = await t.keyWith(["keys:write"]);
+    const replay = await call("POST", "/v1/api-keys", {
+      key: writer,
+      body: { name: "deploy", scopes: ["*"] },
+      ...key("dk"),
+    });
+    expect(replay.status).toBe(422);
+    expect(replay.text).not.toContain(first.body.key);
+    // Another `*` key (a rotated one) is as privileged: it gets the replay.
+    const rotated = await t.keyWith(["*"]);
+    const again = await call<{ key: string }>("POST", "/v1/api-keys", {
+      key: rotated,
+      body: { name: "deploy", scopes: ["*"] },
+      ...key("dk"),
+    });
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body.key).toBe(first.body.key);
   });
 
   it("canonical JSON sorts keys at every level", () => {

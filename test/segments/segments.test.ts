@@ -161,7 +161,7 @@ describe("segment filters", () => {
       ).toContain(path);
     }
     let deep: unknown = { field: "city", op: "exists" };
-    for (let i = 0; i < 10; i++) deep = { not: deep };
+    for (let i = 0; i < 16; i++) deep = { not: deep };
     expect((await t.api.post("/v1/segments/preview", { filter: deep })).status).toBe(422);
     expect(
       (await t.api.post("/v1/segments", { name: "x", filter: { field: "nope", op: "eq", value: 1 } })).status,

@@ -3,6 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { insertApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys/manage";
 import { serviceContext } from "../../services/context";
 import { ApiKeyListSchema, apiKeyView, CreateApiKeySchema, CreatedApiKeySchema } from "./schema";
@@ -17,7 +18,7 @@ const createApiKeyRoute = createRoute({
   summary: "Create an API key",
   description: "The secret is in `key`, shown once.",
   security: apiKeySecurity,
-  middleware: [requireScope("keys:write")] as const,
+  middleware: [requireScope("keys:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateApiKeySchema) } },
   responses: {
     201: { description: "Created", content: json(CreatedApiKeySchema) },

@@ -3,6 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import {
   createCarrier,
   deleteCarrier,
@@ -32,7 +33,7 @@ const createCarrierRoute = createRoute({
     "Credentials are write-only (encrypted at rest, never returned). The response carries the callback " +
     "URLs to paste in the carrier's console.",
   security: apiKeySecurity,
-  middleware: [requireScope("carriers:write")] as const,
+  middleware: [requireScope("carriers:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateCarrierSchema) } },
   responses: {
     201: { description: "Created", content: json(CarrierSchema) },

@@ -3,6 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses, type FieldError } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { deleteContact, getContact, listContacts, patchContact } from "../../services/contacts/manage";
 import { type ContactInput, upsertContact, upsertContacts } from "../../services/contacts/upsert";
 import { contactView } from "../../services/contacts/view";
@@ -31,7 +32,7 @@ const upsertContactRoute = createRoute({
     "`attributes` merged key by key, `null` removes a key). `subscribed: true` alone does not lift an opt-out; a new " +
     "`consent` record does. An invalid number is a 422 naming `phone`; an `external_id` of another contact is a 409.",
   security: apiKeySecurity,
-  middleware: [requireScope("contacts:write")] as const,
+  middleware: [requireScope("contacts:write"), idempotency] as const,
   request: { body: { required: true, content: json(ContactInputSchema) } },
   responses: {
     200: { description: "Updated", content: json(ContactSchema) },
@@ -50,7 +51,7 @@ const batchRoute = createRoute({
     "Each row follows the rules of `POST /v1/contacts`. A bad row (invalid, unknown field, conflicting `external_id`) " +
     "is reported in `failed` by index and the others are stored.",
   security: apiKeySecurity,
-  middleware: [requireScope("contacts:write")] as const,
+  middleware: [requireScope("contacts:write"), idempotency] as const,
   request: { body: { required: true, content: json(BatchInputSchema) } },
   responses: {
     200: { description: "What was stored and what was not", content: json(BatchResultSchema) },

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { apiKeySecurity, createRouter, json } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { serviceContext } from "../../services/context";
 import { ingestEvent } from "../../services/events/ingest";
 import { CreateEventSchema, EventResultSchema } from "./schema";
@@ -16,7 +17,7 @@ const createEventRoute = createRoute({
     "Runs every active program triggered by `name` for that contact (a new phone creates the contact) and applies `exit_on`. " +
     "The event's identity is your `id`, else the `Idempotency-Key`: the same event reported again creates no second message. Honours `Idempotency-Key`.",
   security: apiKeySecurity,
-  middleware: [requireScope("events:write")] as const,
+  middleware: [requireScope("events:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateEventSchema) } },
   responses: {
     202: { description: "Accepted", content: json(EventResultSchema) },

@@ -3,6 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { serviceContext } from "../../services/context";
 import {
   createIntegration,
@@ -31,7 +32,7 @@ const createIntegrationRoute = createRoute({
   description:
     "`shopify` takes the store's webhook secret (write-only); `standard` generates a `whsec_` secret returned once in `secret`. Point the storefront at `webhook_url`.",
   security: apiKeySecurity,
-  middleware: [requireScope("integrations:write")] as const,
+  middleware: [requireScope("integrations:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateIntegrationSchema) } },
   responses: {
     201: { description: "Created", content: json(CreatedIntegrationSchema) },

@@ -3,7 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
-import { IdempotencyKeyHeaderSchema } from "../../middleware/idempotency";
+import { IdempotencyKeyHeaderSchema, idempotency } from "../../middleware/idempotency";
 import { serviceContext } from "../../services/context";
 import { cancelMessage, getMessageWithEvents, listMessages } from "../../services/messages/read";
 import { sendApiMessage } from "../../services/messages/send";
@@ -31,7 +31,7 @@ const sendMessageRoute = createRoute({
   description:
     "Sending rules 1–5 are decided now, so the answer already says `queued`, `scheduled` (send_at or quiet hours) or `suppressed` with its `status_reason`. Marketing messages need `marketing_opt_in`, count against the frequency cap and get the opt-out footer.",
   security: apiKeySecurity,
-  middleware: [requireScope("messages:write")] as const,
+  middleware: [requireScope("messages:write"), idempotency] as const,
   request: {
     headers: IdempotencyKeyHeaderSchema,
     body: { required: true, content: json(SendMessageSchema) },
@@ -80,7 +80,7 @@ const cancelMessageRoute = createRoute({
   summary: "Cancel a pending message",
   description: "Only `scheduled` or `queued` messages can be canceled; anything further along answers 409.",
   security: apiKeySecurity,
-  middleware: [requireScope("messages:write")] as const,
+  middleware: [requireScope("messages:write"), idempotency] as const,
   request: { params: idParam, headers: IdempotencyKeyHeaderSchema },
   responses: {
     200: { description: "Canceled", content: json(MessageSchema) },

@@ -3,6 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { decodeCursor, ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { serviceContext } from "../../services/context";
 import { previewProgram } from "../../services/programs/preview";
 import {
@@ -38,7 +39,7 @@ const createProgramRoute = createRoute({
   description:
     "`{name, kind}` alone is a working program: each kind brings its template, trigger, category and exit events.",
   security: apiKeySecurity,
-  middleware: [requireScope("programs:write")] as const,
+  middleware: [requireScope("programs:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateProgramSchema) } },
   responses: {
     201: { description: "Created", content: json(ProgramSchema) },
@@ -114,7 +115,7 @@ const previewProgramRoute = createRoute({
   description:
     "The body one contact would get, its encoding and segments, and warnings (UCS-2 characters, missing data).",
   security: apiKeySecurity,
-  middleware: [requireScope("programs:read")] as const,
+  middleware: [requireScope("programs:read"), idempotency] as const,
   request: { params: idParam, body: { required: false, content: json(PreviewProgramSchema) } },
   responses: {
     200: { description: "Preview", content: json(PreviewSchema) },
@@ -132,7 +133,7 @@ const runProgramRoute = createRoute({
     "One message per subscribed contact of the audience, each exactly once. The first 1,000 are written before the answer; a larger audience continues in the background (the work queue) in pages, so the request stays short. Follow them with `GET /v1/messages?program_id=` or the program's stats. " +
     "With an `Idempotency-Key` the run id is derived from it: a retry after a 5xx continues the same run and sends nobody twice.",
   security: apiKeySecurity,
-  middleware: [requireScope("programs:write")] as const,
+  middleware: [requireScope("programs:write"), idempotency] as const,
   request: { params: idParam },
   responses: {
     202: { description: "Accepted", content: json(RunSchema) },

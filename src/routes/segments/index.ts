@@ -4,6 +4,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { contactView } from "../../services/contacts/view";
 import { serviceContext } from "../../services/context";
 import {
@@ -38,7 +39,7 @@ const createSegmentRoute = createRoute({
   summary: "Create a segment",
   description: "A bad field, op or value type in `filter` is a 422 naming it.",
   security: apiKeySecurity,
-  middleware: [requireScope("segments:write")] as const,
+  middleware: [requireScope("segments:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateSegmentSchema) } },
   responses: {
     201: { description: "Created (with its live count)", content: json(SegmentSchema) },
@@ -126,7 +127,7 @@ const previewSegmentRoute = createRoute({
   tags,
   summary: "Count and sample the contacts a filter matches",
   security: apiKeySecurity,
-  middleware: [requireScope("segments:read")] as const,
+  middleware: [requireScope("segments:read"), idempotency] as const,
   request: { body: { required: true, content: json(PreviewSegmentSchema) } },
   responses: {
     200: { description: "Count and sample", content: json(SegmentPreviewSchema) },

@@ -21,17 +21,3 @@ const healthRoute = createRoute({
 export const systemRoutes = createRouter().openapi(healthRoute, (c) =>
   c.json({ status: "ok" as const, version: pkg.version }, 200),
 );
-
-export const docsPage = (specUrl: string): string => `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8" />
-  <meta name="viewport" content="width=device-width, initial-scale=1" />
-  <title>Herald API reference</title>
-</head>
-<body>
-  <noscript>The interactive reference needs JavaScript. The raw document is at <a href="${specUrl}">${specUrl}</a>.</noscript>
-  <script id="api-reference" data-url="${specUrl}"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
-</body>
-</html>`;

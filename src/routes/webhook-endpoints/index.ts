@@ -3,6 +3,7 @@ import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
 import { serviceContext } from "../../services/context";
 import {
   createWebhookEndpoint,
@@ -35,7 +36,7 @@ const createEndpointRoute = createRoute({
   description:
     "Deliveries are signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the `whsec_` secret returned once in `secret`, and retried with backoff for 24 h.",
   security: apiKeySecurity,
-  middleware: [requireScope("webhooks:write")] as const,
+  middleware: [requireScope("webhooks:write"), idempotency] as const,
   request: { body: { required: true, content: json(CreateWebhookEndpointSchema) } },
   responses: {
     201: { description: "Created", content: json(CreatedWebhookEndpointSchema) },

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import { beforeCursor } from "../../db/keyset";
 import { contacts, segments } from "../../db/schema";
-import { type CompiledFilter, compileFilter, type Filter } from "../../domain/segment-filter";
+import { type CompiledFilter, compileFilter, type Filter, packParams } from "../../domain/segment-filter";
 import { newId } from "../../lib/ids";
 import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, invalidField, notFound } from "../../lib/problem";
@@ -11,8 +11,12 @@ import type { ServiceContext } from "../context";
 
 export type SegmentRow = typeof segments.$inferSelect;
 
-/** A compiled filter as a drizzle SQL fragment: its `?` placeholders become bound parameters. */
-export function filterToSql(compiled: CompiledFilter): SQL {
+/**
+ * A compiled filter as a drizzle SQL fragment: its `?` placeholders become bound parameters (at
+ * most one JSON array for a large filter: D1 binds at most 100 per query).
+ */
+export function filterToSql(unpacked: CompiledFilter): SQL {
+  const compiled = packParams(unpacked);
   const parts = compiled.sql.split("?");
   if (parts.length !== compiled.params.length + 1)
     throw new Error("compiled filter placeholders and params differ");
