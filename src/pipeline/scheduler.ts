@@ -8,6 +8,7 @@ import { serviceContext } from "../services/context";
 import { loadTenant, type ProgramRow, type TenantRow } from "../services/programs/scope";
 import { sweepOutbox } from "./dispatch";
 import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
+import { sweepUnfiredContacts } from "./recovery/contacts";
 import { sweepLeases } from "./recovery/leases";
 import { purgeDeliveryLogs } from "./retention";
 import {
@@ -132,6 +133,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
   const failed = await runTickParts([
     { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
     { name: "lease_sweep", run: () => sweepLeases(env, now) },
+    { name: "contact_created_sweep", run: () => sweepUnfiredContacts(env, now) },
     {
       name: "programs",
       run: async () => {

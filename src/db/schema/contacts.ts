@@ -49,11 +49,18 @@ export const contacts = sqliteTable(
     subscribed: bool("subscribed").notNull().default(true),
     marketingOptIn: bool("marketing_opt_in").notNull().default(false),
     unsubscribedAt: timestamp("unsubscribed_at"),
+    /**
+     * When the `contact.created` work (its programs, its date triggers) finished; null until then.
+     * A creation whose trigger work died is finished by the next write of the contact or by the
+     * scheduler's lease sweep (PRODUCT.md: acknowledged means durable).
+     */
+    createdFiredAt: timestamp("created_fired_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex("contacts_tenant_phone").on(t.tenantId, t.phone),
+    index("contacts_created_unfired").on(t.createdAt).where(sql`created_fired_at IS NULL`),
     uniqueIndex("contacts_tenant_external_id").on(t.tenantId, t.externalId),
     index("contacts_tenant_created").on(t.tenantId, t.createdAt, t.id),
     index("contacts_tenant_birthday_md").on(t.tenantId, t.birthdayMd),

@@ -77,6 +77,7 @@ const plain = (r: ContactRow | Plain): Plain => ({
   subscribed: Boolean(r.subscribed),
   marketingOptIn: Boolean(r.marketingOptIn),
   unsubscribedAt: r.unsubscribedAt,
+  createdFiredAt: r.createdFiredAt,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
@@ -223,6 +224,7 @@ export async function upsertContacts(
           subscribed: true,
           marketingOptIn: opts.defaultMarketingOptIn,
           unsubscribedAt: null,
+          createdFiredAt: null,
           createdAt: now,
           updatedAt: now,
         };
@@ -409,7 +411,10 @@ export async function upsertContacts(
   for (const o of outcomes) if (o?.ok) finalById.set(o.contact.id, o.contact);
   for (const o of outcomes) if (o?.ok) o.contact = finalById.get(o.contact.id) ?? o.contact;
 
-  const created = [...finalById.values()].filter((r) => createdPhones.has(r.phone));
+  // Created now, or by an earlier attempt whose contact.created work died after the insert.
+  const created = [...finalById.values()].filter(
+    (r) => createdPhones.has(r.phone) || r.createdFiredAt === null,
+  );
   if (created.length > 0) await fireContactCreated(ctx, created);
   // Date triggers and per-contact schedules are materialised from these fields: re-arm them on change.
   const rescheduled = [...finalById.values()].filter((r) => {

@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
-import { type contacts, programs } from "../../db/schema";
-import { addMinutes } from "../../lib/time";
+import { and, eq, sql } from "drizzle-orm";
+import { contacts, programs } from "../../db/schema";
+import { addMinutes, nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { inAudience } from "../programs/audience";
 import { refreshContactDue } from "../programs/due";
@@ -13,12 +13,28 @@ const PAGE = 100;
 
 /**
  * Runs the programs triggered by `contact.created` for newly created contacts, and arms their
- * date and per-zone schedule occurrences. Called by every creation path (API, batch, hooks,
- * events) and never on update. The occurrence is the creation itself (`pg:ct:contact.created`),
- * so a retried creation path sends nothing twice. Works in pages, not per contact.
+ * date and per-zone schedule occurrences, then marks the contacts `created_fired_at`. Called by
+ * every creation path (API, batch, hooks, events) and never on update — except for a contact whose
+ * mark is missing: its creation's work died half-way (the insert committed, the trigger did not),
+ * so the next write of it or the scheduler's sweep runs it again. The occurrence is the creation
+ * itself (`pg:ct:contact.created`), so running it again sends nothing twice. Works in pages.
  */
 export async function fireContactCreated(ctx: ServiceContext, created: ContactRow[]): Promise<void> {
   if (created.length === 0) return;
+  await runCreatedTriggers(ctx, created);
+  await ctx.db
+    .update(contacts)
+    .set({ createdFiredAt: nowIso() })
+    .where(
+      and(
+        eq(contacts.tenantId, ctx.tenantId),
+        sql`${contacts.id} IN (SELECT value FROM json_each(${JSON.stringify(created.map((c) => c.id))}))`,
+      ),
+    )
+    .run();
+}
+
+async function runCreatedTriggers(ctx: ServiceContext, created: ContactRow[]): Promise<void> {
   await refreshContactDue(
     ctx,
     created.map((c) => c.id),
