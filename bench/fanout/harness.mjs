@@ -161,7 +161,11 @@ export async function startWrangler({ name, config, migrate = false, vars = {}, 
   const log = createWriteStream(join(dir, "wrangler.log"));
   const port = await freePort();
   const inspectorPort = await freePort();
-  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  // The committed wrangler.toml says production; benchmarks are local development (loopback doubles).
+  const varArgs = Object.entries({ ENVIRONMENT: "development", ...vars }).flatMap(([k, v]) => [
+    "--var",
+    `${k}:${v}`,
+  ]);
   const child = spawn(
     process.execPath,
     [
