@@ -2,7 +2,7 @@
 // writes its own section of bench/RESULTS.md. They start their own `wrangler dev` on loopback ports.
 import { spawnSync } from "node:child_process";
 
-const ALL = ["contacts", "fanout", "ratelimit", "scheduler", "latency"];
+const ALL = ["contacts", "fanout", "ratelimit", "scheduler", "latency", "crash"];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 
 for (const name of chosen) {

@@ -21,10 +21,16 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 // CLOUDFLARE_CF_FETCH_ENABLED=false: miniflare would otherwise try to download `Request.cf` data,
 // which fails offline (harmlessly, but slowly and noisily).
-const dev = spawn(bin("wrangler"), ["dev", "--port", port, "--ip", "127.0.0.1", ...process.argv.slice(2)], {
-  stdio: "inherit",
-  env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
-});
+// --var ENVIRONMENT:development: the committed wrangler.toml says production; this is local
+// development (also with a .dev.vars made before it carried ENVIRONMENT).
+const dev = spawn(
+  bin("wrangler"),
+  ["dev", "--port", port, "--ip", "127.0.0.1", "--var", "ENVIRONMENT:development", ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
+  },
+);
 
 // Fire the scheduled handler at the top of every minute, like Cron Triggers do when deployed.
 const tick = async () => {

@@ -32,4 +32,8 @@ export type AppEnv = {
   };
 };
 
-export const isProduction = (env: Pick<Env, "ENVIRONMENT">): boolean => env.ENVIRONMENT === "production";
+/**
+ * Production unless the deployment says `development`: a missing, empty or misspelt ENVIRONMENT
+ * gets production's rules (URL guard, PUBLIC_BASE_URL required), never development's.
+ */
+export const isProduction = (env: Pick<Env, "ENVIRONMENT">): boolean => env.ENVIRONMENT !== "development";

@@ -113,6 +113,9 @@ async function main() {
       persist,
       "--log-level",
       "warn",
+      // The committed wrangler.toml says production; this is local development.
+      "--var",
+      "ENVIRONMENT:development",
     ],
     { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );

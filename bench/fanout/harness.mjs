@@ -129,6 +129,8 @@ export function devVars() {
 function snapshot(dir) {
   devVars();
   const app = join(dir, "app");
+  // A restart on kept state runs the same frozen copy again.
+  if (existsSync(join(app, "wrangler.toml"))) return join(app, "wrangler.toml");
   mkdirSync(app, { recursive: true });
   for (const entry of ["src", "migrations", "wrangler.toml", ".dev.vars", "package.json", "tsconfig.json"]) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(app, entry), { recursive: true });
@@ -139,12 +141,20 @@ function snapshot(dir) {
 
 /**
  * Starts `wrangler dev` on a fresh `--persist-to` folder (migrations applied first when `migrate`),
- * waits until `readyPath` answers, and returns a handle whose `stop()` ends the whole process group.
- * Without `config`, Herald itself runs, from a frozen copy of the tree.
+ * waits until `readyPath` answers, and returns a handle whose `stop()` ends the whole process group
+ * (`kill()`: SIGKILL to the group at once, no shutdown). Without `config`, Herald itself runs, from
+ * a frozen copy of the tree. `keepState`: restart on the folder a previous start of `name` left.
  */
-export async function startWrangler({ name, config, migrate = false, vars = {}, readyPath = "/health" }) {
+export async function startWrangler({
+  name,
+  config,
+  migrate = false,
+  vars = {},
+  readyPath = "/health",
+  keepState = false,
+}) {
   const dir = join(ROOT, "bench/.tmp", name);
-  rmSync(dir, { recursive: true, force: true });
+  if (!keepState) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const persist = join(dir, "state");
   const configPath = config ?? snapshot(dir);
@@ -158,10 +168,14 @@ export async function startWrangler({ name, config, migrate = false, vars = {}, 
     );
     if (r.status !== 0) throw new Error(`migrations failed: ${r.stderr || r.stdout}`);
   }
-  const log = createWriteStream(join(dir, "wrangler.log"));
+  const log = createWriteStream(join(dir, "wrangler.log"), { flags: keepState ? "a" : "w" });
   const port = await freePort();
   const inspectorPort = await freePort();
-  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  // The committed wrangler.toml says production; benchmarks are local development (loopback doubles).
+  const varArgs = Object.entries({ ENVIRONMENT: "development", ...vars }).flatMap(([k, v]) => [
+    "--var",
+    `${k}:${v}`,
+  ]);
   const child = spawn(
     process.execPath,
     [
@@ -205,6 +219,14 @@ export async function startWrangler({ name, config, migrate = false, vars = {}, 
     }
     children.delete(child.pid);
   };
+  const kill = () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    children.delete(child.pid);
+  };
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -222,7 +244,7 @@ export async function startWrangler({ name, config, migrate = false, vars = {}, 
     }
     await sleep(300);
   }
-  return { base, persist, config: configPath, stop };
+  return { base, persist, config: configPath, stop, kill, pid: child.pid, exited: () => exited };
 }
 
 /** Runs `wrangler d1 execute` on a running instance's local database (for fields the API doesn't expose). */

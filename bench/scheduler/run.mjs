@@ -89,6 +89,9 @@ async function startWrangler(name) {
       persist,
       "--log-level",
       "log",
+      // The committed wrangler.toml says production; this is local development.
+      "--var",
+      "ENVIRONMENT:development",
     ],
     { cwd: ROOT, env: ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -1,4 +1,5 @@
-import type { SendResult } from "./types";
+import { checkOutboundUrl } from "../domain/url-guard";
+import type { CarrierConfig, SendResult } from "./types";
 
 /** A carrier call that has not answered by then is abandoned (it may still have been accepted). */
 export const CARRIER_TIMEOUT_MS = 10_000;
@@ -13,19 +14,44 @@ export function retryAfterSeconds(header: string | null, now = Date.now()): numb
   return Math.max(0, Math.ceil((at - now) / 1000));
 }
 
+/** The longest part of a redirect's `Location` kept in the error message. */
+const MAX_LOCATION_SHOWN = 200;
+
 /**
- * Calls a carrier API with a timeout. A thrown fetch (network error, timeout) becomes a retryable
- * result with `maybeAccepted`: the request may have reached the carrier, so the dispatcher must not
- * resend blindly.
+ * Calls a carrier API with a timeout, under the URL guard, never following a redirect.
+ *
+ * - The URL is checked again right before the call (`config.outbound`, production when absent):
+ *   a `base_url` stored before a rule existed, or under another ENVIRONMENT, cannot reach a private
+ *   address. A refused URL makes no request and is a retryable `url_refused` result: it is the
+ *   carrier's configuration, not the message, that is wrong, so the dispatcher fails over to the
+ *   next carrier (as for a 401/403 account error), and a fixed `base_url` is used on the next try.
+ * - `redirect: "manual"`: a 3xx is not followed (it could point anywhere, private addresses
+ *   included). Twilio, Telnyx and Vonage never redirect a send, so a 3xx means a misconfigured
+ *   `base_url` or proxy that did not create the message: a retryable `redirect_refused` result
+ *   without `maybeAccepted` (retried with backoff, failing over to the next carrier).
+ * - A thrown fetch (network error, timeout) becomes a retryable result with `maybeAccepted`: the
+ *   request may have reached the carrier, so the dispatcher must not resend blindly.
  */
 export async function carrierFetch(
+  config: Pick<CarrierConfig, "outbound">,
   url: string,
   init: RequestInit,
   timeoutMs = CARRIER_TIMEOUT_MS,
 ): Promise<{ ok: true; response: Response } | { ok: false; result: SendResult }> {
+  const refused = checkOutboundUrl(url, config.outbound ?? { production: true });
+  if (refused) {
+    return {
+      ok: false,
+      result: {
+        outcome: "retryable",
+        errorCode: "url_refused",
+        errorMessage: `The carrier's base_url is refused by the URL guard: it ${refused}`,
+      },
+    };
+  }
+  let response: Response;
   try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    return { ok: true, response };
+    response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     return {
@@ -40,6 +66,19 @@ export async function carrierFetch(
       },
     };
   }
+  if (response.status >= 300 && response.status < 400) {
+    const location = (response.headers.get("location") ?? "").slice(0, MAX_LOCATION_SHOWN);
+    await response.body?.cancel();
+    return {
+      ok: false,
+      result: {
+        outcome: "retryable",
+        errorCode: "redirect_refused",
+        errorMessage: `The carrier answered HTTP ${response.status}${location ? ` (to ${location})` : ""}; Herald never follows redirects: check the carrier's base_url`,
+      },
+    };
+  }
+  return { ok: true, response };
 }
 
 /** Response body as JSON, or null when it is not JSON. */

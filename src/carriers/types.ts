@@ -1,3 +1,5 @@
+import type { OutboundPolicy } from "../domain/url-guard";
+
 /** The carrier adapter contract: every provider implements it; the registry is `Record<Provider, CarrierAdapter>`. */
 
 export const PROVIDERS = ["twilio", "telnyx", "vonage", "sandbox"] as const;
@@ -38,6 +40,11 @@ export interface CarrierConfig {
   tenantId?: string;
   /** Origin of this carrier's callback URLs (see `statusCallbackUrlFor`). */
   callbackOrigin?: string;
+  /**
+   * The URL guard's rules for this carrier's calls, from ENVIRONMENT when the row is loaded;
+   * absent = production (fail closed). Checked again before every call (`carrierFetch`).
+   */
+  outbound?: OutboundPolicy;
 }
 
 /** What a carrier call came to. */

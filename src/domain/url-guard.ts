@@ -1,108 +1,137 @@
 /**
  * Outbound URL policy for URLs Herald calls on a tenant's behalf (carrier `base_url`, webhook
  * endpoints). A tenant-supplied URL must not turn the Worker into a proxy into private networks.
+ *
+ * Pure: the URL is parsed by the WHATWG URL parser (which rewrites every IPv4 notation —
+ * `2130706433`, `0177.0.0.1`, `0x7f.1`, `127.1` — to dotted decimal, and embedded dotted IPv4 in
+ * IPv6 literals to hex groups), then IP literals are classified with ipaddr.js. Only public
+ * unicast passes in production; a literal that embeds an IPv4 address (IPv4-mapped, IPv4-translated,
+ * NAT64, 6to4, Teredo) is as public as the address it embeds. The guard runs when a URL is written
+ * and again right before each call, and callers never follow redirects.
  */
+import ipaddr from "ipaddr.js";
 
+/** Which rules apply: production refuses everything but `https://` to a public host. */
+export interface OutboundPolicy {
+  production: boolean;
+}
+
+type IPv4 = ipaddr.IPv4;
+type IPv6 = ipaddr.IPv6;
+
+/** Names that resolve inside networks, never on the public internet. */
 const BLOCKED_SUFFIXES = [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"];
 
-function ipv4Octets(host: string): number[] | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return null;
-  const octets = m.slice(1).map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
+/** 2000::/3: the only IPv6 block IANA allocates as global unicast. */
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR("2000::/3");
+
+/** What a host is, for the guard: `why` names the range when it is not public. */
+export interface HostClass {
+  loopback: boolean;
+  public: boolean;
+  why?: string;
 }
 
-function isLoopbackV4(o: number[]): boolean {
-  return o[0] === 127;
-}
+const v4FromParts = (hi: number, lo: number): IPv4 =>
+  new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
 
-/** Loopback, private, link-local, CGNAT, benchmark, multicast and reserved IPv4 ranges. */
-function isNonPublicV4(o: number[]): boolean {
-  const [a = 0, b = 0, c = 0] = o;
-  return (
-    a === 0 ||
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 0 && c === 0) ||
-    (a === 192 && b === 0 && c === 2) ||
-    (a === 192 && b === 168) ||
-    (a === 198 && (b === 18 || b === 19)) ||
-    (a === 198 && b === 51 && c === 100) ||
-    (a === 203 && b === 0 && c === 113) ||
-    a >= 224
-  );
+function classifyV4(ip: IPv4): HostClass {
+  const range = ip.range() as string;
+  if (range === "unicast") return { loopback: false, public: true };
+  return { loopback: range === "loopback", public: false, why: `${ip.toString()} is ${range}` };
 }
 
 /**
- * Expands an IPv6 literal (without brackets) to 8 hextets, or null. Hostnames come from the
- * WHATWG URL parser, which already rewrites embedded dotted IPv4 (`::ffff:127.0.0.1` →
- * `::ffff:7f00:1`), so only hex groups remain.
+ * The IPv4 addresses an IPv6 address carries by a transition mechanism, with the mechanism's
+ * name; null when it carries none. Teredo carries two: the server and the (bit-inverted) client.
  */
-function ipv6Hextets(host: string): number[] | null {
-  if (!host.includes(":") || !/^[0-9a-f:]+$/.test(host)) return null;
-  const halves = host.split("::");
-  if (halves.length > 2) return null;
-  const parse = (s: string) => (s ? s.split(":").map((x) => Number.parseInt(x, 16)) : []);
-  const l = parse(halves[0] ?? "");
-  const r = halves.length === 2 ? parse(halves[1] ?? "") : [];
-  const fill = 8 - l.length - r.length;
-  if (fill < 0 || (halves.length === 1 && fill !== 0)) return null;
-  const all = [...l, ...new Array<number>(fill).fill(0), ...r];
-  return all.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffff) ? all : null;
-}
-
-function isLoopbackV6(h: number[]): boolean {
-  return h.slice(0, 7).every((x) => x === 0) && h[7] === 1;
-}
-
-function isNonPublicV6(h: number[]): boolean {
-  const [first = 0] = h;
-  if (h.every((x) => x === 0)) return true; // ::
-  if (isLoopbackV6(h)) return true;
-  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
-  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((first & 0xff00) === 0xff00) return true; // multicast
-  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::/96) carry an IPv4 address in the low 32 bits.
-  const mapped = h.slice(0, 5).every((x) => x === 0) && h[5] === 0xffff;
-  const nat64 = first === 0x64 && h[1] === 0xff9b && h.slice(2, 6).every((x) => x === 0);
-  if (mapped || nat64) {
-    const hi = h[6] ?? 0;
-    const lo = h[7] ?? 0;
-    return isNonPublicV4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+function embeddedV4(ip: IPv6, range: string): { name: string; v4: IPv4[] } | null {
+  const p = ip.parts;
+  const at = (i: number) => p[i] ?? 0;
+  switch (range) {
+    case "ipv4Mapped": // ::ffff:a.b.c.d
+      return { name: "IPv4-mapped", v4: [v4FromParts(at(6), at(7))] };
+    case "rfc6145": // ::ffff:0:a.b.c.d
+      return { name: "IPv4-translated", v4: [v4FromParts(at(6), at(7))] };
+    case "rfc6052": // 64:ff9b::a.b.c.d (the local-use 64:ff9b:1::/48 is refused whole)
+      return at(2) === 0 ? { name: "NAT64", v4: [v4FromParts(at(6), at(7))] } : null;
+    case "6to4": // 2002:aabb:ccdd::/48
+      return { name: "6to4", v4: [v4FromParts(at(1), at(2))] };
+    case "teredo": // 2001:0:server:flags:port:~client
+      return {
+        name: "Teredo",
+        v4: [v4FromParts(at(2), at(3)), v4FromParts(~at(6) & 0xffff, ~at(7) & 0xffff)],
+      };
+    default:
+      return null;
   }
-  return false;
 }
 
-function isLoopbackHost(host: string): boolean {
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  const v4 = ipv4Octets(host);
-  if (v4) return isLoopbackV4(v4);
-  const v6 = ipv6Hextets(host);
-  return v6 ? isLoopbackV6(v6) : false;
+function classifyV6(ip: IPv6): HostClass {
+  const range = ip.range() as string;
+  const shown = `[${ip.toString()}]`;
+  if (range === "loopback") return { loopback: true, public: false, why: `${shown} is loopback` };
+  const embedded = embeddedV4(ip, range);
+  if (embedded) {
+    for (const v4 of embedded.v4) {
+      const range4 = v4.range() as string;
+      if (range4 !== "unicast") {
+        return { loopback: false, public: false, why: `${shown} is ${embedded.name} of ${v4} (${range4})` };
+      }
+    }
+    return { loopback: false, public: true };
+  }
+  const p = ip.parts;
+  if (range === "unicast" && p.slice(0, 6).every((x) => x === 0)) {
+    // ::a.b.c.d, deprecated by RFC 4291; some stacks still route it to the IPv4 address.
+    return { loopback: false, public: false, why: `${shown} is IPv4-compatible (deprecated)` };
+  }
+  if (range === "unicast" && ip.match(GLOBAL_UNICAST_V6)) return { loopback: false, public: true };
+  const name = range === "unicast" ? "outside global unicast (2000::/3)" : range;
+  return { loopback: false, public: false, why: `${shown} is ${name}` };
 }
 
-function isNonPublicHost(host: string): boolean {
-  if (host === "localhost" || BLOCKED_SUFFIXES.some((s) => host.endsWith(s))) return true;
-  if (!host.includes(".") && !host.includes(":")) return true; // single-label names resolve inside networks
-  const v4 = ipv4Octets(host);
-  if (v4) return isNonPublicV4(v4);
-  const v6 = ipv6Hextets(host);
-  return v6 ? isNonPublicV6(v6) : false;
+/**
+ * Classifies a hostname as the WHATWG URL parser leaves it (lower case, IPv6 in brackets, IPv4
+ * in dotted decimal), e.g. `classifyHost("[2002:7f00:1::]")` →
+ * `{loopback: false, public: false, why: "[2002:7f00:1::] is 6to4 of 127.0.0.1 (loopback)"}`.
+ */
+export function classifyHost(hostname: string): HostClass {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host.startsWith("[") && host.endsWith("]")) {
+    const inner = host.slice(1, -1);
+    if (!ipaddr.IPv6.isValid(inner))
+      return { loopback: false, public: false, why: `${host} is not an address` };
+    return classifyV6(ipaddr.IPv6.parse(inner));
+  }
+  // Dotted decimal after URL parsing; ipaddr's own parser also reads octal, hex and short forms,
+  // so a host that did not come through the URL parser is still classified by its value.
+  if (ipaddr.IPv4.isValid(host)) return classifyV4(ipaddr.IPv4.parse(host));
+  if (host === "localhost" || host.endsWith(".localhost")) {
+    return { loopback: true, public: false, why: `${host} is a localhost name` };
+  }
+  if (BLOCKED_SUFFIXES.some((s) => host.endsWith(s))) {
+    return { loopback: false, public: false, why: `${host} is an internal name` };
+  }
+  if (!host.includes(".")) {
+    // Single-label names resolve inside networks (search domains), never to a public host.
+    return { loopback: false, public: false, why: `${host} is a single-label name` };
+  }
+  return { loopback: false, public: true };
 }
 
 /**
  * Checks a URL Herald will call. Returns null when it may be called, else the reason.
- * Production: `https://` to a public host only. Development: also `http://` to loopback.
+ * Production: `https://` to a public host only. Development: also `http://` to loopback
+ * (`localhost`, `*.localhost`, 127.0.0.0/8, `[::1]`).
  *
  * @example
  * checkOutboundUrl("https://api.twilio.com", { production: true }) // null
  * checkOutboundUrl("http://127.0.0.1:8788", { production: true }) // "must use https://"
  * checkOutboundUrl("http://127.0.0.1:8788", { production: false }) // null
+ * checkOutboundUrl("https://[::7f00:1]", { production: true }) // "must not point at … IPv4-compatible …"
  */
-export function checkOutboundUrl(url: string, opts: { production: boolean }): string | null {
+export function checkOutboundUrl(url: string, opts: OutboundPolicy): string | null {
   let u: URL;
   try {
     u = new URL(url);
@@ -111,18 +140,14 @@ export function checkOutboundUrl(url: string, opts: { production: boolean }): st
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") return "must use https://";
   if (u.username || u.password) return "must not contain credentials";
-  const host = u.hostname
-    .toLowerCase()
-    .replace(/^\[|\]$/g, "")
-    .replace(/\.$/, "");
-  if (!host) return "must name a host";
-  const loopback = isLoopbackHost(host);
+  if (!u.hostname) return "must name a host";
+  const host = classifyHost(u.hostname);
   if (u.protocol === "http:") {
     if (opts.production) return "must use https://";
-    return loopback ? null : "must use https:// (http:// is only allowed to loopback in development)";
+    return host.loopback ? null : "must use https:// (http:// is only allowed to loopback in development)";
   }
-  if (opts.production && isNonPublicHost(host)) {
-    return "must not point at a loopback, private, link-local or internal address";
+  if (opts.production && !host.public) {
+    return `must not point at a loopback, private, link-local or internal address (${host.why ?? u.hostname})`;
   }
   return null;
 }

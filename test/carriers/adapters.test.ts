@@ -144,7 +144,7 @@ describe("twilio adapter", () => {
   it("sends MessagingServiceSid instead of From, and honours base_url", async () => {
     const seen = stubCarrier(() => json(201, { sid: "SM1" }));
     await adapters.twilio.send(
-      { ...twilio, baseUrl: "http://127.0.0.1:8788/" },
+      { ...twilio, baseUrl: "http://127.0.0.1:8788/", outbound: { production: false } },
       {
         ...req,
         from: undefined,

@@ -74,7 +74,7 @@ export async function classifyTelnyxResponse(res: Response): Promise<SendResult>
 export const telnyxAdapter: CarrierAdapter = {
   provider: "telnyx",
   async send(config: CarrierConfig, req: SendRequest): Promise<SendResult> {
-    const call = await carrierFetch(joinUrl(config.baseUrl ?? TELNYX_ORIGIN, "/v2/messages"), {
+    const call = await carrierFetch(config, joinUrl(config.baseUrl ?? TELNYX_ORIGIN, "/v2/messages"), {
       method: "POST",
       headers: {
         authorization: `Bearer ${config.credentials.api_key ?? ""}`,

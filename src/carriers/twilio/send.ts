@@ -93,7 +93,7 @@ export const twilioAdapter: CarrierAdapter = {
       config.baseUrl ?? TWILIO_ORIGIN,
       `/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`,
     );
-    const call = await carrierFetch(url, {
+    const call = await carrierFetch(config, url, {
       method: "POST",
       headers: {
         authorization: `Basic ${btoa(`${accountSid}:${authToken}`)}`,

@@ -92,7 +92,7 @@ export async function classifyVonageResponse(res: Response): Promise<SendResult>
 export const vonageAdapter: CarrierAdapter = {
   provider: "vonage",
   async send(config: CarrierConfig, req: SendRequest): Promise<SendResult> {
-    const call = await carrierFetch(joinUrl(config.baseUrl ?? VONAGE_ORIGIN, "/sms/json"), {
+    const call = await carrierFetch(config, joinUrl(config.baseUrl ?? VONAGE_ORIGIN, "/sms/json"), {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body: vonageSmsForm(config, req).toString(),

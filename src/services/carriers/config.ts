@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull } from "drizzle-orm";
 import type { CarrierConfig } from "../../carriers/types";
 import { carriers } from "../../db/schema";
+import { isProduction } from "../../env";
 import { decryptSecret } from "../../lib/crypto";
 import type { ServiceContext } from "../context";
 
@@ -28,6 +29,7 @@ export async function loadCarrierConfig(
     priority: row.priority,
     tenantId: row.tenantId,
     callbackOrigin: row.callbackOrigin,
+    outbound: { production: isProduction(ctx.env) },
   };
 }
 

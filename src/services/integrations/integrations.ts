@@ -18,13 +18,24 @@ export type CreateIntegrationInput =
 
 /**
  * The origin hook URLs are built from: PUBLIC_BASE_URL, or in development the origin of the
- * request (so `wrangler dev` hands out URLs that work on this machine).
+ * request (so `wrangler dev` hands out URLs that work on this machine). Production without it →
+ * 422 naming PUBLIC_BASE_URL, as for carriers' callback URLs (a plain `wrangler deploy` is
+ * production, so this is the answer a deployment that forgot it gets).
  */
 export function publicOrigin(env: Pick<Env, "PUBLIC_BASE_URL" | "ENVIRONMENT">, requestUrl: string): string {
   const configured = env.PUBLIC_BASE_URL?.trim().replace(/\/+$/, "");
   if (configured) return configured;
   if (isProduction(env)) {
-    throw new HttpProblem("internal", "PUBLIC_BASE_URL must be set in production to build hook URLs");
+    throw new HttpProblem(
+      "validation_failed",
+      "PUBLIC_BASE_URL must be set in production to build hook URLs",
+      [
+        {
+          path: "PUBLIC_BASE_URL",
+          message: "must be set in production (the origin storefronts post hooks to)",
+        },
+      ],
+    );
   }
   return new URL(requestUrl).origin;
 }

@@ -102,7 +102,12 @@ export async function attemptWebhookDelivery(
       });
       statusCode = res.status;
       await res.body?.cancel();
-      if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+      // redirect: "manual": a 3xx is a failed attempt, never followed (it could point anywhere).
+      if (res.status < 200 || res.status >= 300)
+        error =
+          res.status < 400 && res.status >= 300
+            ? `HTTP ${res.status} (redirects are not followed)`
+            : `HTTP ${res.status}`;
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 500) : "network error";
     }
