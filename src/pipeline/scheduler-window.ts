@@ -10,6 +10,12 @@ import { iso } from "../lib/time";
  */
 const LAST_TICK_KEY = "scheduler.last_tick";
 const OWED_PREFIX = "scheduler.owed.";
+/**
+ * `scheduler.strikes.<program_id>`: how many ticks started this owed program and did not finish it
+ * (a throw, or the invocation killed inside it: CPU limit, crash). Owed programs run last, fewest
+ * strikes first, so one that keeps killing the tick goes after everyone else's work.
+ */
+const STRIKES_PREFIX = "scheduler.strikes.";
 
 export async function readLastTick(env: Env): Promise<number | null> {
   const row = await env.DB.prepare("SELECT value FROM system_state WHERE key = ?")
@@ -58,10 +64,49 @@ export async function oweWindow(env: Env, programId: string, from: number): Prom
     .run();
 }
 
+/**
+ * Records, in one statement, that each program owes its window from the given start (keeps the
+ * older start). Written before a tick runs any program, so a tick killed half-way leaves every
+ * program it did not finish owing its window, while the shared window moves on.
+ */
+export async function oweWindows(env: Env, starts: ReadonlyMap<string, number>): Promise<void> {
+  if (starts.size === 0) return;
+  const rows = [...starts].map(([id, from]) => ({ k: `${OWED_PREFIX}${id}`, v: iso(from) }));
+  await env.DB.prepare(
+    `INSERT INTO system_state (key, value, updated_at)
+     SELECT json_extract(value, '$.k'), json_extract(value, '$.v'), ?2 FROM json_each(?1) WHERE true
+     ON CONFLICT (key) DO UPDATE SET value = min(value, excluded.value), updated_at = excluded.updated_at`,
+  )
+    .bind(JSON.stringify(rows), iso())
+    .run();
+}
+
+/** Strikes of the owed programs (absent = 0). */
+export async function readStrikes(env: Env): Promise<Map<string, number>> {
+  const { results } = await env.DB.prepare(
+    "SELECT substr(key, ?1) AS program_id, value FROM system_state WHERE key LIKE ?2",
+  )
+    .bind(STRIKES_PREFIX.length + 1, `${STRIKES_PREFIX}%`)
+    .all<{ program_id: string; value: string }>();
+  return new Map(results.map((r) => [r.program_id, Number(r.value) || 0]));
+}
+
+/** One more strike for an owed program, written just before a tick starts it. */
+export async function addStrike(env: Env, programId: string): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO system_state (key, value, updated_at) VALUES (?1, '1', ?2)
+     ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1, updated_at = excluded.updated_at`,
+  )
+    .bind(`${STRIKES_PREFIX}${programId}`, iso())
+    .run();
+}
+
 /** The programs in `programIds` owe nothing any more (their tick succeeded, or they stopped). */
 export async function settleWindows(env: Env, programIds: readonly string[]): Promise<void> {
   if (programIds.length === 0) return;
-  await env.DB.prepare("DELETE FROM system_state WHERE key IN (SELECT ?1 || value FROM json_each(?2))")
-    .bind(OWED_PREFIX, JSON.stringify(programIds))
+  await env.DB.prepare(
+    "DELETE FROM system_state WHERE key IN (SELECT ?1 || value FROM json_each(?3) UNION ALL SELECT ?2 || value FROM json_each(?3))",
+  )
+    .bind(OWED_PREFIX, STRIKES_PREFIX, JSON.stringify(programIds))
     .run();
 }

@@ -12,10 +12,13 @@ import { sweepUnfiredContacts } from "./recovery/contacts";
 import { sweepLeases } from "./recovery/leases";
 import { purgeDeliveryLogs } from "./retention";
 import {
+  addStrike,
   oweWindow,
+  oweWindows,
   programWindowStart,
   readLastTick,
   readOwedWindows,
+  readStrikes,
   settleWindows,
   writeLastTick,
 } from "./scheduler-window";
@@ -67,21 +70,41 @@ async function activeProgramsByTenant(env: Env): Promise<Map<string, TenantProgr
 /**
  * The programs part of a tick: every occurrence due in (last tick, now] that is still inside its
  * validity, so a missed or late tick delays messages and never loses them. Each tenant and each
- * program is isolated: one that throws is logged and skipped, the others go on, and the shared
- * window still moves forward; the failed program alone owes its window and looks back to it on
- * the next ticks until it succeeds (occurrence keys make the repeat create nothing twice).
+ * program is isolated:
+ * - every active program's window is owed before any runs, and the shared window moves on at
+ *   once, so even a tick killed half-way (the CPU limit, a crash) loses nothing and holds no one:
+ *   each program it did not finish looks back to its own owed window on the next ticks;
+ * - programs that owed nothing run first; owed ones run after them, fewest strikes first (a
+ *   strike is written before each such start), so a program that keeps failing or killing the
+ *   tick goes after everyone else's work;
+ * - one that throws is logged and skipped, the others go on (occurrence keys make repeats create
+ *   nothing twice).
  * Returns the start of the shared window (null when there was nothing to do).
  */
 async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<number | null> {
   const last = await readLastTick(env);
   const from = Math.max(last ?? now - 60_000, now - MAX_CATCH_UP_MS);
   if (from >= now) return null;
-  const [byTenant, owed] = await Promise.all([activeProgramsByTenant(env), readOwedWindows(env)]);
+  const [byTenant, owed, strikes] = await Promise.all([
+    activeProgramsByTenant(env),
+    readOwedWindows(env),
+    readStrikes(env),
+  ]);
   const startOf = (id: string) => Math.max(programWindowStart(from, owed.get(id)), now - MAX_CATCH_UP_MS);
-  const settled: string[] = [];
+  const active = [...byTenant].flatMap(([tenantId, e]) => e.ids.map((id) => ({ tenantId, id })));
+  // Owe first; if that write fails, fall back to owing each failure as it happens.
+  let owedAhead = true;
+  try {
+    await oweWindows(env, new Map(active.map((a) => [a.id, startOf(a.id)])));
+    await writeLastTick(env, now);
+  } catch (err) {
+    owedAhead = false;
+    logTickFailure({ step: "owe_windows" }, err);
+  }
   let unrecorded = 0;
   const owe = async (tenantId: string, programId: string, err: unknown) => {
     logTickFailure({ tenant_id: tenantId, program_id: programId }, err);
+    if (owedAhead) return;
     try {
       await oweWindow(env, programId, startOf(programId));
     } catch (writeErr) {
@@ -89,33 +112,54 @@ async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<nu
       logTickFailure({ tenant_id: tenantId, program_id: programId, step: "owe_window" }, writeErr);
     }
   };
-  for (const [tenantId, entry] of byTenant) {
+  const loaded = new Map<string, Promise<{ tenant: TenantRow; list: Map<string, ProgramRow> }>>();
+  const load = (tenantId: string) => {
+    const entry = byTenant.get(tenantId) as TenantPrograms;
     const ctx = serviceContext(env, tenantId);
-    let tenant: TenantRow;
-    let list: ProgramRow[];
+    if (!loaded.has(tenantId))
+      loaded.set(
+        tenantId,
+        Promise.all([loadTenant(ctx), entry.load()]).then(([tenant, list]) => ({
+          tenant,
+          list: new Map(list.map((p) => [p.id, p])),
+        })),
+      );
+    return loaded.get(tenantId) as Promise<{ tenant: TenantRow; list: Map<string, ProgramRow> }>;
+  };
+  /** Ticks one program; true when it got through. */
+  const run = async (tenantId: string, id: string): Promise<boolean> => {
+    stats.programs += 1;
     try {
-      [tenant, list] = await Promise.all([loadTenant(ctx), entry.load()]);
+      const { tenant, list } = await load(tenantId);
+      const p = list.get(id);
+      if (p)
+        await tickProgram({ ctx: serviceContext(env, tenantId), tenant, from: startOf(id), now, stats }, p);
+      return true;
     } catch (err) {
-      stats.programs += entry.ids.length;
-      for (const id of entry.ids) await owe(tenantId, id, err);
-      continue;
+      await owe(tenantId, id, err);
+      return false;
     }
-    for (const p of list) {
-      stats.programs += 1;
-      try {
-        await tickProgram({ ctx, tenant, from: startOf(p.id), now, stats }, p);
-        if (owed.has(p.id)) settled.push(p.id);
-      } catch (err) {
-        await owe(tenantId, p.id, err);
-      }
-    }
+  };
+
+  const settled: string[] = [];
+  for (const a of active.filter((x) => !owed.has(x.id)))
+    if ((await run(a.tenantId, a.id)) && owedAhead) settled.push(a.id);
+  await settleWindows(env, settled);
+  const suspects = active
+    .filter((x) => owed.has(x.id))
+    .sort((x, y) => (strikes.get(x.id) ?? 0) - (strikes.get(y.id) ?? 0));
+  for (const a of suspects) {
+    await addStrike(env, a.id);
+    if (await run(a.tenantId, a.id)) await settleWindows(env, [a.id]);
   }
   // A program that stopped being active owes nothing (what fell due while paused is skipped).
-  const active = new Set([...byTenant.values()].flatMap((e) => e.ids));
-  for (const id of owed.keys()) if (!active.has(id)) settled.push(id);
-  await settleWindows(env, settled);
+  const activeIds = new Set(active.map((a) => a.id));
+  await settleWindows(
+    env,
+    [...owed.keys()].filter((id) => !activeIds.has(id)),
+  );
   // Only when a failure could not be recorded does the shared window stay open (nothing is lost).
-  if (unrecorded === 0) await writeLastTick(env, now);
+  if (!owedAhead && unrecorded === 0) await writeLastTick(env, now);
   return from;
 }
 

@@ -56,8 +56,16 @@ export interface FaultOptions {
   target?: FaultTarget;
   /** 1-based index of the call (of `target`, or of all bindings) that fails; absent = no fault. */
   nth?: number;
-  /** `"before"` (default): the call has no effect; `"after"`: it takes effect, then throws. */
-  mode?: "before" | "after";
+  /**
+   * `"before"` (default): the call has no effect; `"after"`: it takes effect, then throws;
+   * `"hang"`: it never answers — the invocation making it is as good as killed (CPU limit, crash).
+   */
+  mode?: "before" | "after" | "hang";
+  /**
+   * Only D1 calls whose SQL and bound values (as text) satisfy this count toward `nth` (e.g. the
+   * first statement naming one program's id). Implies `target: "DB"`.
+   */
+  match?: (sqlAndParams: string) => boolean;
   /** Record queue sends in `captured` instead of forwarding them to the real queues. */
   capture?: boolean;
 }
@@ -87,7 +95,8 @@ export class InjectedFault extends Error {
 }
 
 const RAW = Symbol("raw statement");
-type Wrapped = D1PreparedStatement & { [RAW]: D1PreparedStatement };
+const TEXT = Symbol("statement text");
+type Wrapped = D1PreparedStatement & { [RAW]: D1PreparedStatement; [TEXT]: string };
 
 export function faultyEnv(base: Env, opts: FaultOptions = {}): FaultyEnv {
   const state: FaultyEnv = {
@@ -111,33 +120,46 @@ export function faultyEnv(base: Env, opts: FaultOptions = {}): FaultyEnv {
   };
   const mode = opts.mode ?? "before";
 
+  let matched = 0;
   /** Counts one call of `target`; true when this is the call that must fail. */
-  const count = (target: FaultTarget): boolean => {
+  const count = (target: FaultTarget, text: string): boolean => {
     state.calls[target]++;
     state.calls.total++;
     if (state.fired || opts.nth === undefined) return false;
-    const index = opts.target ? state.calls[target] : state.calls.total;
-    if ((opts.target && opts.target !== target) || index !== opts.nth) return false;
+    if (opts.match) {
+      if (target !== "DB" || !opts.match(text) || ++matched !== opts.nth) return false;
+    } else {
+      const index = opts.target ? state.calls[target] : state.calls.total;
+      if ((opts.target && opts.target !== target) || index !== opts.nth) return false;
+    }
     state.fired = { target, index: state.calls[target], total: state.calls.total };
     return true;
   };
 
-  async function guarded<T>(target: FaultTarget, run: () => Promise<T>): Promise<T> {
-    const fail = count(target);
+  async function guarded<T>(target: FaultTarget, run: () => Promise<T>, text = ""): Promise<T> {
+    const fail = count(target, text);
+    if (fail && mode === "hang") return new Promise<T>(() => {});
     if (fail && mode === "before") throw new InjectedFault(target, state.calls[target]);
     const result = await run();
     if (fail) throw new InjectedFault(target, state.calls[target]);
     return result;
   }
 
-  const wrapStatement = (stmt: D1PreparedStatement): Wrapped =>
+  const wrapStatement = (stmt: D1PreparedStatement, text: string): Wrapped =>
     new Proxy(stmt, {
       get(target, prop) {
         if (prop === RAW) return target;
-        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
+        if (prop === TEXT) return text;
+        if (prop === "bind")
+          return (...args: unknown[]) =>
+            wrapStatement(target.bind(...args), `${text} ${JSON.stringify(args)}`);
         if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
           return (...args: unknown[]) =>
-            guarded("DB", () => (target[prop] as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+            guarded(
+              "DB",
+              () => (target[prop] as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+              text,
+            );
         }
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
@@ -146,11 +168,15 @@ export function faultyEnv(base: Env, opts: FaultOptions = {}): FaultyEnv {
 
   const db = new Proxy(base.DB, {
     get(target, prop) {
-      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql));
+      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
       if (prop === "batch")
         return (stmts: D1PreparedStatement[]) =>
-          guarded("DB", () => target.batch(stmts.map((s) => (s as Wrapped)[RAW] ?? s)));
-      if (prop === "exec") return (sql: string) => guarded("DB", () => target.exec(sql));
+          guarded(
+            "DB",
+            () => target.batch(stmts.map((s) => (s as Wrapped)[RAW] ?? s)),
+            stmts.map((s) => (s as Wrapped)[TEXT] ?? "").join("\n"),
+          );
+      if (prop === "exec") return (sql: string) => guarded("DB", () => target.exec(sql), sql);
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
