@@ -1,70 +1,58 @@
 /**
  * Revocation in other words (PRODUCT.md, Carrier callbacks; FCC 47 CFR 64.1200(a)(10)): a reply a
  * reasonable person reads as "stop texting me" revokes consent even when it is not an exact
- * keyword. Pure and table-driven: the text is normalised (case, accents, apostrophes, emoji,
- * common SMS spellings), then
+ * keyword. Pure and table-driven (`revocation-tables.ts`): the reply is cut into clauses where
+ * people put a break (sentence punctuation, commas, dashes, line breaks, emoji), each clause is
+ * normalised (case, accents, apostrophes, common SMS spellings), and the reply revokes when any
+ * one clause does:
  *
- * 1. **vetoes** — phrases that ask for the opposite ("don't stop the delivery", "keep texting me")
- *    — win over everything;
- * 2. **phrases** — a request to stop the texts in a sentence ("please stop texting me", "remove me
- *    from your list", "no más mensajes") revoke wherever they stand;
- * 3. **bare clauses** — a clause that is only an opt-out word plus politeness ("stop please",
- *    "i said stop", "baja por favor") revokes; the same word with anything else in its clause
- *    ("my bus stop is on Elm", "cancel my order", "baja la música") does not.
+ * 1. a **bare clause** — only an opt-out word plus politeness ("STOP", "stop please", "i said
+ *    stop", "no more", "remove me", "baja por favor"); the same word with anything else in its
+ *    clause ("my bus stop is on Elm", "cancel my order") is not one. A keyword after a complaint
+ *    ("why do you keep texting me? STOP") revokes; one taken back by the next clause ("stop! I
+ *    mean, wait…") does not;
+ * 2. a **phrase** — a request to stop the texts ("please stop texting me", "take me off your
+ *    list", "no más mensajes"), unless a negation stands just before it ("don't unsubscribe me",
+ *    "you won't stop texting me" — a complaint, the rest of the reply may still revoke);
+ * 3. unless a **veto** in that same clause takes its opt-outs back ("…but keep texting me", "no me
+ *    des de baja"), or the clause is about something else to leave and not the texts
+ *    ("unsubscribe me from the emails", "take me off the waitlist").
  *
+ * A veto never reaches into another clause: "don't stop the delivery" alone is no opt-out, and
+ * neither is "keep texting me" — but they do not cancel a request elsewhere in the reply.
  * English and Spanish (and the two mixed). Exact keywords are matched before this runs
  * (`classifyKeyword`); this function also accepts them.
  */
+
+import {
+  BARE_WORDS,
+  CLAUSE_VETOES,
+  CONJUNCTION,
+  FILLERS,
+  MENTIONS_TEXTS,
+  NEGATION,
+  OTHER_SCOPE,
+  PHRASES,
+  RETRACTION,
+  SPELLINGS,
+} from "./revocation-tables";
 
 export interface RevocationMatch {
   /** Which table entry matched (for logs and tests). */
   rule: string;
 }
 
-/** Common SMS spellings and typos → the word the tables use. Applied token by token. */
-const SPELLINGS: Readonly<Record<string, string>> = {
-  stopp: "stop",
-  stopall: "stop all",
-  stahp: "stop",
-  sotp: "stop",
-  stp: "stop",
-  txt: "text",
-  txts: "texts",
-  txting: "texting",
-  textin: "texting",
-  texting: "texting",
-  msg: "message",
-  msgs: "messages",
-  msging: "messaging",
-  msgn: "messaging",
-  sms: "texts",
-  pls: "please",
-  plz: "please",
-  plez: "please",
-  ur: "your",
-  u: "you",
-  rmv: "remove",
-  unsubscibe: "unsubscribe",
-  unsuscribe: "unsubscribe",
-  unsubcribe: "unsubscribe",
-  unsubscrib: "unsubscribe",
-  unsub: "unsubscribe",
-  optout: "opt out",
-  msjs: "mensajes",
-  msj: "mensaje",
-  mjs: "mensajes",
-  xfa: "por favor",
-  porfa: "por favor",
-  porfavor: "por favor",
-};
-
-/** Lower case, accents and apostrophes gone, every non-letter/digit a space, spellings mapped. */
+/**
+ * Lower case, accents and apostrophes gone, a "#" not before digits read as "number" ("wrong #"),
+ * every non-letter/digit a space, spellings mapped.
+ */
 export function normalizeReply(text: string): string {
   return text
     .normalize("NFKD")
     .replace(/\p{M}/gu, "")
     .toLowerCase()
     .replace(/['’‘`´]/gu, "")
+    .replace(/#(?!\s*\d)/gu, " number ")
     .replace(/[^\p{L}\p{N}]+/gu, " ")
     .trim()
     .split(" ")
@@ -80,143 +68,44 @@ function clauses(text: string): string[] {
     .filter((c) => c.length > 0);
 }
 
-// Word groups shared by the tables (normalised forms).
-const TEXTS = "(?:texts?|messages?|text messages|mensajes?|textos?|crap|spam|stuff)";
-const TEXTING = "(?:texting|messaging|contacting|calling|sending texts|sending messages)";
-const ME = "(?:me|this number|my number|my phone|my cell)";
-const SOME = "(?:(?:these|this|the|those|your|all|any|all the|all these|all your|all of these)\\s+)?";
-const PROMOS = "(?:promos?|promotions?|ads|offers|deals|marketing)";
-const NOT = "(?:dont|do not|never|please dont|please do not)";
-
-/** Phrases that ask for the opposite of an opt-out: none of them revokes, whatever else the text says. */
-const VETOES: readonly (readonly [rule: string, pattern: RegExp])[] = [
-  // "keep texting me" asks for more; "why do you keep texting me" complains and is left to the rest.
-  ["keep-texting", /(?<!you )\bkeep (?:texting|messaging|sending|them coming|the texts coming)\b/],
-  ["dont-stop", new RegExp(`\\b(?:${NOT}|cant|cannot|wont) (?:stop|cancel|end)\\b`)],
-  ["no-pares", /\bno (?:pares|paren|pare|canceles|cancelen|cancele)\b/],
-];
-
-/** Requests to stop the texts, wherever they stand in the reply. */
-const PHRASES: readonly (readonly [rule: string, pattern: RegExp])[] = [
-  // English
-  ["stop-texting", new RegExp(`\\b(?:stop|quit|cease|enough) ${TEXTING}\\b`)],
-  ["stop-sending", new RegExp(`\\b(?:stop|quit) sending(?: me)?(?: ${SOME}${TEXTS}\\b|$| please\\b)`)],
-  ["stop-receiving", /\bstop (?:receiving|getting)\b/],
-  ["stop-the-texts", new RegExp(`\\b(?:stop|enough)(?: with)? ${SOME}${TEXTS}\\b`)],
-  ["stop-contact", /\bstop (?:contacting|bothering|spamming|harassing) me\b/],
-  ["remove-me", new RegExp(`\\b(?:remove|delete|erase|take|drop|lose) ${ME}\\b`)],
-  [
-    "off-list",
-    /\b(?:off|from) (?:your|the|this|ur|my) (?:list|mailing list|texting list|database|contacts)\b/,
-  ],
-  ["take-number-off", /\btake my (?:number|phone|cell) off\b/],
-  ["unsubscribe", /\bunsubscribe\b/],
-  ["opt-out", /\bopt (?:me )?out\b/],
-  ["no-more", new RegExp(`\\bno more ${SOME}(?:${TEXTS}|${PROMOS}|of (?:these|this|them|your))\\b`)],
-  ["no-texts", new RegExp(`^(?:please )?no ${TEXTS}(?: please)?$`)],
-  ["dont-text-me", new RegExp(`\\b${NOT} (?:text|message|contact|send|texts|sms) ${ME}\\b`)],
-  ["dont-text-me-again", new RegExp(`\\b${NOT} (?:text|message|contact) (?:me )?(?:again|anymore|ever)\\b`)],
-  [
-    "dont-want-texts",
-    new RegExp(
-      `\\b(?:dont|do not|no longer|never) (?:want|wish|need)(?: to (?:receive|get))? ${SOME}(?:any )?(?:more )?(?:${TEXTS}|${PROMOS}|them)\\b`,
-    ),
-  ],
-  [
-    "want-to-stop",
-    new RegExp(
-      `\\b(?:want|wish|would like|wanna|need) to (?:opt out|unsubscribe|be removed|stop(?= (?:receiving|getting)\\b| ${SOME}${TEXTS}\\b|$))`,
-    ),
-  ],
-  [
-    "cancel-texts",
-    new RegExp(
-      `\\bcancel ${SOME}(?:my )?(?:${TEXTS}|text subscription|sms subscription|subscription to (?:these|your) ${TEXTS})\\b`,
-    ),
-  ],
-  ["wrong-number", /\bwrong (?:number|person|phone|cell)\b/],
-  ["leave-me-alone", /\bleave me alone\b/],
-  ["never-signed-up", /\bi never signed up\b/],
-  // Spanish
-  ["dar-de-baja", /\b(?:dar|darme|denme|den|dame|deme|doy|darse|dese) de baja\b/],
-  [
-    "dejen-de",
-    /\b(?:deja|dejen|deje|dejar|dejad|para|paren|pare|parar) de (?:enviar|mandar|escribir|textear|contactar|llamar)\w*/,
-  ],
-  [
-    "no-me-manden",
-    /\bno (?:me )?(?:manden|mandes|mande|envien|envies|envie|escriban|escribas|escriba|textees|contacten)\b/,
-  ],
-  [
-    "no-quiero",
-    new RegExp(
-      `\\bno (?:quiero|deseo|necesito)(?: recibir| que me (?:manden|envien|escriban|mande|envie))?(?: mas)? ${TEXTS}\\b`,
-    ),
-  ],
-  ["no-enviar", new RegExp(`\\bno (?:enviar|mandar|escribir)(?:me|nos)?(?: mas)? ${TEXTS}\\b`)],
-  ["stop-mandar", /\bstop (?:mandar|enviar|escribir)\w*/],
-  ["no-mas", new RegExp(`\\bno mas ${TEXTS}\\b`)],
-  ["no-mas-bare", /^(?:please |por favor )?no mas(?: por favor| please)?$/],
-  ["basta-de", new RegExp(`\\bbasta de ${TEXTS}\\b`)],
-  ["saquenme", /\b(?:borr|quit|saqu|sac|elimin)\w*(?:me|nos) de (?:la|su|tu|sus|esta|vuestra) lista\b/],
-  ["numero-equivocado", /\bnumero (?:equivocado|incorrecto)\b/],
-  ["cancelar-mensajes", new RegExp(`\\bcancelar (?:la )?(?:suscripcion|${TEXTS})\\b`)],
-];
-
-/** Words that may stand alone (with politeness) as a whole clause and mean "stop texting me". */
-const BARE_WORDS = new Set([
-  "stop",
-  "stop all",
-  "stop it",
-  "unsubscribe",
-  "end",
-  "quit",
-  "cancel",
-  "revoke",
-  "opt out",
-  "alto",
-  "parar",
-  "pare",
-  "paren",
-  "basta",
-  "baja",
-  "cancelar",
-]);
-
-/** Politeness and emphasis that may surround a bare opt-out word in its clause. */
-const FILLERS = new Set([
-  "please",
-  "por",
-  "favor",
-  "now",
-  "just",
-  "already",
-  "thx",
-  "thanks",
-  "thank",
-  "you",
-  "gracias",
-  "ok",
-  "okay",
-  "i",
-  "said",
-  "ya",
-  "asap",
-  "right",
-  "again",
-  "seriously",
-  "dude",
-  "damn",
-  "lol",
-  "omg",
-  "y",
-  "ahora",
-  "mismo",
-]);
-
 function isBareClause(clause: string): boolean {
   const words = clause.split(" ").filter((w) => !FILLERS.has(w));
   return words.length > 0 && BARE_WORDS.has(words.join(" "));
+}
+
+/** The phrases, global so every occurrence in a clause is looked at (matchAll copies the regex). */
+const EVERY_PHRASE = PHRASES.map(([rule, pattern]) => [rule, new RegExp(pattern.source, "g")] as const);
+
+/**
+ * The first phrase in the clause that no negation reaches. A negation just before a phrase
+ * ("don't take me off your list") reaches to the next conjunction or the clause's end, so the
+ * phrases inside it ("off your list") are taken back too, but not a request after "but" or "so".
+ */
+function phraseIn(clause: string): string | null {
+  const found = EVERY_PHRASE.flatMap(([rule, pattern]) =>
+    [...clause.matchAll(pattern)].map((m) => ({ rule, start: m.index, end: m.index + m[0].length })),
+  );
+  const negated = found
+    .filter((m) => NEGATION.test(clause.slice(0, m.start)))
+    .map((m) => {
+      const next = CONJUNCTION.exec(clause.slice(m.end));
+      return { start: m.start, end: next ? m.end + next.index : clause.length };
+    });
+  const live = found.find((m) => !negated.some((n) => m.start >= n.start && m.start < n.end));
+  return live ? live.rule : null;
+}
+
+/** A veto in the clause, or a clause about leaving something other than the texts. */
+const vetoed = (clause: string): boolean =>
+  CLAUSE_VETOES.some(([, pattern]) => pattern.test(clause)) ||
+  (OTHER_SCOPE.test(clause) && !MENTIONS_TEXTS.test(clause));
+
+function clauseRule(clause: string, next: string | undefined): string | null {
+  if (vetoed(clause)) return null;
+  const rule = phraseIn(clause);
+  if (rule) return rule;
+  if (isBareClause(clause) && !(next && RETRACTION.test(next))) return "bare-clause";
+  return null;
 }
 
 /**
@@ -224,15 +113,17 @@ function isBareClause(clause: string): boolean {
  *
  * @example classifyRevocation("please stop texting me") // { rule: "stop-texting" }
  * @example classifyRevocation("no más mensajes") // { rule: "no-mas" }
+ * @example classifyRevocation("Why do you guys keep texting me? STOP") // { rule: "bare-clause" }
  * @example classifyRevocation("can I cancel my order?") // null
+ * @example classifyRevocation("drop me a text when it ships") // null
  * @example classifyRevocation("don't stop the delivery") // null
  */
 export function classifyRevocation(text: string): RevocationMatch | null {
-  const whole = normalizeReply(text);
-  if (whole.length === 0) return null;
-  for (const [, pattern] of VETOES) if (pattern.test(whole)) return null;
-  for (const [rule, pattern] of PHRASES) if (pattern.test(whole)) return { rule };
-  if (clauses(text).some(isBareClause)) return { rule: "bare-clause" };
+  const parts = clauses(text);
+  for (const [i, clause] of parts.entries()) {
+    const rule = clauseRule(clause, parts[i + 1]);
+    if (rule) return { rule };
+  }
   return null;
 }
 
