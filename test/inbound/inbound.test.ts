@@ -3,11 +3,20 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 import { waitFor } from "../hooks/helpers";
-import { fakeOutside, twilioCarrier, twilioInbound } from "./helpers";
+import { fakeOutside, type Recorded, twilioCarrier, twilioInbound } from "./helpers";
 
 const PHONE = "+12125550142";
 
 afterEach(() => vi.restoreAllMocks());
+
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+/** The texts Herald sent through Twilio's REST API to `to` whose body starts with `prefix`, once some are there. */
+const sentTo = (requests: Recorded[], to: string, prefix: string) =>
+  waitFor(async () => {
+    const found = requests.filter((r) => r.form?.get("To") === to && r.form?.get("Body")?.startsWith(prefix));
+    return found.length > 0 ? found : null;
+  });
 
 async function contact(t: TestTenant, phone = PHONE) {
   const res = await t.api.post<{ id: string }>("/v1/contacts", {
@@ -38,8 +47,8 @@ const consentRecords = (tenantId: string) =>
     .then((r) => r.results);
 
 describe("Twilio inbound keywords", () => {
-  it("STOP unsubscribes at once, cancels every pending message to that phone and answers once with stop_text in TwiML", async () => {
-    fakeOutside();
+  it("STOP unsubscribes at once, cancels every pending message to that phone and answers once with stop_text (an outbox message)", async () => {
+    const requests = fakeOutside();
     const t = await newTenant();
     await t.api.patch("/v1/tenant", { stop_text: "Acme: unsubscribed, no more texts. Reply START to undo." });
     const carrier = await twilioCarrier(t);
@@ -50,9 +59,12 @@ describe("Twilio inbound keywords", () => {
     const res = await twilioInbound(carrier, PHONE, "  Stop!  ");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/xml");
-    expect(res.text).toBe(
-      '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Acme: unsubscribed, no more texts. Reply START to undo.</Message></Response>',
-    );
+    // Nothing inline: the reply goes through the outbox and Twilio's REST API, from the number texted.
+    expect(res.text).toBe(EMPTY_TWIML);
+    const replied = await sentTo(requests, PHONE, "Acme: unsubscribed");
+    expect(replied.map((r) => [r.form?.get("Body"), r.form?.get("From")])).toEqual([
+      ["Acme: unsubscribed, no more texts. Reply START to undo.", "+12125550100"],
+    ]);
     const got = await t.api.get<{ subscribed: boolean; unsubscribed_at: string | null }>(
       `/v1/contacts/${c.id}`,
     );
@@ -68,13 +80,17 @@ describe("Twilio inbound keywords", () => {
       text: "  Stop!  ",
     });
 
-    // The inline reply is on the record like any message: sent, from the number the person texted.
-    const timeline = await t.api.get<{
-      data: { type: string; body?: string; status?: string; from?: string | null }[];
-    }>(`/v1/contacts/${c.id}/timeline`);
-    const replies = timeline.body.data.filter(
-      (i) => i.type === "message.outbound" && i.body?.startsWith("Acme: unsubscribed"),
-    );
+    // The reply is on the record like any message: sent, from the number the person texted.
+    const replies = await waitFor(async () => {
+      const timeline = await t.api.get<{
+        data: { type: string; body?: string; status?: string; from?: string | null }[];
+      }>(`/v1/contacts/${c.id}/timeline`);
+      const found = timeline.body.data.filter(
+        (i) =>
+          i.type === "message.outbound" && i.body?.startsWith("Acme: unsubscribed") && i.status === "sent",
+      );
+      return found.length > 0 ? found : null;
+    });
     expect(replies).toHaveLength(1);
     expect(replies[0]).toMatchObject({ status: "sent", from: "+12125550100" });
 
@@ -87,19 +103,23 @@ describe("Twilio inbound keywords", () => {
   });
 
   it("a carrier retry of the same inbound message has no second effect and no second reply", async () => {
-    fakeOutside();
+    const requests = fakeOutside();
     const t = await newTenant();
     const carrier = await twilioCarrier(t);
     await contact(t);
     const first = await twilioInbound(carrier, PHONE, "STOP", {
       messageSid: "SMdup000000000000000000000000001",
     });
-    expect(first.text).toContain("<Message>");
+    expect(first.text).toBe(EMPTY_TWIML);
+    await sentTo(requests, PHONE, "");
     const again = await twilioInbound(carrier, PHONE, "STOP", {
       messageSid: "SMdup000000000000000000000000001",
     });
-    expect(again.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+    expect(again.text).toBe(EMPTY_TWIML);
     expect((await consentRecords(t.id)).filter((r) => r.change === "unsubscribed")).toHaveLength(1);
+    // Give a second reply every chance to show up: none does.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(requests.filter((r) => r.form?.get("To") === PHONE)).toHaveLength(1);
   });
 
   it("with Advanced Opt-Out (OptOutType) Herald records the change and sends no second reply", async () => {
@@ -118,7 +138,7 @@ describe("Twilio inbound keywords", () => {
   });
 
   it("START resubscribes (a consent record) and confirms; HELP answers with help_text", async () => {
-    fakeOutside();
+    const requests = fakeOutside();
     const t = await newTenant();
     await t.api.patch("/v1/tenant", {
       help_text: "Acme: help at acme.example/help. Msg & data rates may apply. Reply STOP to opt out.",
@@ -127,16 +147,18 @@ describe("Twilio inbound keywords", () => {
     const c = await contact(t);
     await twilioInbound(carrier, PHONE, "opt-out");
     const start = await twilioInbound(carrier, PHONE, "Unstop.");
-    expect(start.text).toContain("resubscribed");
+    expect(start.text).toBe(EMPTY_TWIML);
+    await waitFor(async () => requests.some((r) => r.form?.get("Body")?.includes("resubscribed")));
     expect((await t.api.get<{ subscribed: boolean }>(`/v1/contacts/${c.id}`)).body.subscribed).toBe(true);
     expect((await consentRecords(t.id)).map((r) => [r.change, r.text]).slice(-2)).toEqual([
       ["unsubscribed", "opt-out"],
       ["subscribed", "Unstop."],
     ]);
     const help = await twilioInbound(carrier, PHONE, "info");
-    expect(help.text).toContain(
-      "<Message>Acme: help at acme.example/help. Msg &amp; data rates may apply. Reply STOP to opt out.</Message>",
-    );
+    expect(help.text).toBe(EMPTY_TWIML);
+    expect((await sentTo(requests, PHONE, "Acme: help")).map((r) => r.form?.get("Body"))).toEqual([
+      "Acme: help at acme.example/help. Msg & data rates may apply. Reply STOP to opt out.",
+    ]);
     const sent = await t.api.post<{ status: string }>("/v1/messages", { to: PHONE, body: "Welcome back" });
     expect(sent.body.status).not.toBe("suppressed");
   });

@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { expectAuthMatrix } from "../helpers/auth-matrix";
 import { newTenant, type TestTenant } from "../helpers/tenant";
+import { waitFor } from "../hooks/helpers";
 import { fakeOutside, twilioCarrier, twilioInbound } from "../inbound/helpers";
 
 const PHONE = "+12125550142";
@@ -39,6 +41,13 @@ async function contactWithHistory(t: TestTenant) {
   await twilioInbound(carrier, PHONE, "Is the invoice right?");
   await tick();
   await twilioInbound(carrier, PHONE, "STOP");
+  // The STOP confirmation is an outbox message: wait until the carrier has it.
+  await waitFor(async () => {
+    const row = await env.DB.prepare("SELECT status FROM messages WHERE tenant_id = ? AND keyword_reply = 1")
+      .bind(t.id)
+      .first<{ status: string }>();
+    return row?.status === "sent";
+  });
   return { contact: c, message: msg, event: ev };
 }
 
@@ -86,7 +95,7 @@ describe("GET /v1/contacts/{id}/timeline", () => {
     expect(data.findIndex((e) => e.id === message.id)).toBeGreaterThan(
       data.findIndex((e) => e.body === "Is the invoice right?"),
     );
-    // The STOP confirmation (answered inline in TwiML) is on the record too, as a sent message.
+    // The STOP confirmation (sent through the outbox) is on the record too, as a sent message.
     expect(pick("message.outbound").filter((e) => e.status === "sent" && e.id !== message.id)).toHaveLength(
       1,
     );

@@ -29,9 +29,8 @@ const TwilioInboundForm = z
   .openapi("TwilioInboundCallback");
 
 const TwimlSchema = z.string().openapi({
-  description: "TwiML: the keyword reply as `<Message>`, or an empty `<Response/>`.",
-  example:
-    '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Acme: You\'re unsubscribed.</Message></Response>',
+  description: "TwiML: always an empty `<Response/>` (keyword replies are sent as outbox messages).",
+  example: '<?xml version="1.0" encoding="UTF-8"?><Response/>',
 });
 
 const twilioInboundRoute = createRoute({
@@ -43,10 +42,11 @@ const twilioInboundRoute = createRoute({
   description:
     "Form-encoded, verified with `X-Twilio-Signature`. STOP/START/HELP keyword families, and replies that ask to " +
     'stop in other words ("please stop texting me", "no más mensajes"; consent source `sms_phrase`), change ' +
-    "consent and are answered once in TwiML (not at all when Advanced Opt-Out already answered); other texts are " +
-    "stored and sent to webhooks as `message.received`. The inbound row, the consent change, the cancellation and " +
-    "the webhooks are written together; a retry of the same `MessageSid` completes what is still waiting and " +
-    "answers an empty `<Response/>` (the reply belongs to the attempt that recorded it, so it is never sent twice).",
+    "consent and are answered once (not at all when Advanced Opt-Out already answered) by an outbox message sent " +
+    "through the REST API — so the reply is recovered if this process dies, and tracked to `delivered` by its " +
+    "status callback; the TwiML answer is always empty. Other texts are stored and sent to webhooks as " +
+    "`message.received`. The inbound row, the consent change, the cancellation, the reply and the webhooks are " +
+    "written together; a retry of the same `MessageSid` completes what is still waiting and sends nothing twice.",
   request: {
     params: CarrierIdParam,
     body: { required: true, content: { "application/x-www-form-urlencoded": { schema: TwilioInboundForm } } },
@@ -57,15 +57,8 @@ const twilioInboundRoute = createRoute({
   },
 });
 
-const escapeXml = (s: string): string =>
-  s.replace(
-    /[<>&'"]/g,
-    (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[ch] ?? ch,
-  );
-
-/** TwiML answering with `reply`, or saying nothing. */
-export const twiml = (reply: string | null): string =>
-  `<?xml version="1.0" encoding="UTF-8"?>${reply ? `<Response><Message>${escapeXml(reply)}</Message></Response>` : "<Response/>"}`;
+/** TwiML that says nothing: Herald's replies go through the outbox, not inline. */
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 const router = createRouter();
 router.use("/callbacks/twilio/:carrier_id/inbound", limitBody(CALLBACK_BODY_LIMIT));
@@ -86,9 +79,9 @@ router.post("/callbacks/twilio/:carrier_id/inbound", async (c) => {
     throw forbiddenSignature("Twilio");
   }
   const sms = parseTwilioInbound(new URLSearchParams(raw));
-  let reply: string | null = null;
-  if (sms) ({ reply } = await handleInboundSms(carrier.ctx, { id: carrier.row.id, provider: "twilio" }, sms));
-  return c.body(twiml(reply), 200, { "content-type": "text/xml" });
+  if (sms) await handleInboundSms(carrier.ctx, { id: carrier.row.id, provider: "twilio" }, sms);
+  // The keyword reply, if any, is an outbox message sent through the REST API: never inline TwiML.
+  return c.body(EMPTY_TWIML, 200, { "content-type": "text/xml" });
 });
 
 export const twilioInboundRoutes = router;

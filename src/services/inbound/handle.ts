@@ -75,17 +75,19 @@ const replyKey = (sms: InboundSms, inboundId: string) => `inbound-reply:${sms.ca
  * retry of the same message (same carrier message id) finds the row and rings again whatever is
  * still waiting (a queued reply never tried, deliveries never attempted), and changes nothing else.
  *
- * Returns the reply text when the caller answers inline (Twilio TwiML), else null — other
- * providers' replies are outbox messages. An inline reply is given by the attempt that committed
- * the batch only: a retry answers nothing, so the person never gets it twice. For the same reason
- * doorbells do not fail an inline attempt (its answer is the reply): a lost doorbell is left to the
- * scheduler's lease sweeps. Non-inline attempts fail when a doorbell fails, so the carrier retries.
+ * The reply (STOP confirmation, HELP, START) is an outbox message like any other, on every
+ * provider — Twilio included, whose TwiML answer is empty: an inline TwiML reply could be recorded
+ * and then lost with the process before the answer left, and it never gets a status callback. As
+ * an outbox row it is sent once (its occurrence key is the inbound carrier message id), recovered
+ * by the sweep when its doorbell is lost (rule 9), and tracked to `delivered`. An attempt whose
+ * doorbell fails answers 5xx, so a carrier that retries does; the lease sweeps cover one that
+ * does not.
  */
 export async function handleInboundSms(
   ctx: ServiceContext,
   carrier: { id: string; provider: string },
   sms: InboundSms,
-): Promise<{ reply: string | null }> {
+): Promise<void> {
   const tenant = await getTenant(ctx);
   const normalized = normalizePhone(sms.from, tenant.defaultCountry);
   const phone = normalized.ok ? normalized.e164 : sms.from.trim();
@@ -107,7 +109,7 @@ export async function handleInboundSms(
   const existing = existingRows?.results[0]?.id;
   if (existing) {
     await ringUndone(ctx, existing, replyKey(sms, existing), endpoints);
-    return { reply: null };
+    return;
   }
 
   const receivedAt = nowIso();
@@ -199,7 +201,6 @@ export async function handleInboundSms(
 
   // Twilio's Advanced Opt-Out answered already: record the change, send no second reply.
   const replyText = intent.keyword && !sms.carrierHandledOptOut ? replyFor(tenant, intent.keyword) : null;
-  const inline = carrier.provider === "twilio";
   let replyId: string | null = null;
   if (replyText) {
     const row = await keywordReplyRow({
@@ -209,11 +210,8 @@ export async function handleInboundSms(
       body: replyText,
       carrierId: carrier.id,
       occurrenceKey: replyKey(sms, inboundId),
-      // Twilio answers inline (TwiML), from the number the person texted; the reply is still an
-      // outbox row (already `sent`) so the contact's timeline and the message list show it.
-      ...(inline ? { answeredInline: { from: sms.to } } : {}),
     });
-    if (!inline) replyId = row.id;
+    replyId = row.id;
     statements.push(...insertMessageStatements(db, ctx.tenantId, receivedAt, [row], mine));
   }
 
@@ -222,7 +220,7 @@ export async function handleInboundSms(
     // A concurrent attempt of the same carrier message inserted it first: it owns the effects.
     const winner = await existingId(ctx, sms);
     if (winner) await ringUndone(ctx, winner, replyKey(sms, winner), endpoints);
-    return { reply: null };
+    return;
   }
   // The deliveries written (a consent webhook is skipped when nothing changed); all of them when
   // the batch's answer was lost — ringing a delivery that does not exist does nothing.
@@ -230,24 +228,8 @@ export async function handleInboundSms(
     deliveryIds = ((outcome[hookIndex]?.results ?? []) as { id: string }[]).map((r) => r.id);
   }
 
-  const doorbells = async () => {
-    if (replyId) await enqueueDispatch(ctx.env, [replyId]);
-    if (deliveryIds.length > 0) await enqueueWebhookDeliveries(ctx.env, deliveryIds);
-  };
-  if (!inline) await doorbells();
-  else {
-    await doorbells().catch((err: unknown) =>
-      console.error(
-        JSON.stringify({
-          level: "error",
-          message: "inbound doorbell lost; left to the lease sweep",
-          inbound_id: inboundId,
-          error: String(err),
-        }),
-      ),
-    );
-  }
-  return { reply: inline ? replyText : null };
+  if (replyId) await enqueueDispatch(ctx.env, [replyId]);
+  if (deliveryIds.length > 0) await enqueueWebhookDeliveries(ctx.env, deliveryIds);
 }
 
 const webhookFor = (keyword: KeywordKind | null): WebhookEventType | null =>

@@ -44,11 +44,6 @@ export interface NewMessage {
   carrierId?: string | null;
   /** Keyword replies (STOP/HELP/START confirmations) skip consent and rules 3–5. */
   keywordReply?: boolean;
-  /**
-   * The carrier already sent it inline (a keyword reply answered in Twilio's TwiML): recorded as
-   * `sent` from the number the person texted, never enqueued. Keyword replies only.
-   */
-  answeredInline?: { from: string };
   /** A status decided by the caller before the rules run (e.g. `suppressed` / `missing_data`, `exited`). */
   presetSuppression?: "missing_data" | "exited" | "invalid_number";
   /**
@@ -426,10 +421,7 @@ async function createChunk(
       const expiresMs = effectiveMs + input.validityHours * HOUR_MS;
       scheduledAt = iso(effectiveMs);
       expiresAt = iso(expiresMs);
-      if (input.keywordReply && input.answeredInline) {
-        status = "sent";
-        detail = "answered inline by the carrier (TwiML)";
-      } else if (expiresMs <= nowMs) {
+      if (expiresMs <= nowMs) {
         status = "expired";
         detail = "validity ended before the message was created";
       } else if (effectiveMs > nowMs) {
@@ -477,9 +469,9 @@ async function createChunk(
         carrier_id: input.carrierId ?? null,
         carrier_pinned: input.carrierId ? 1 : 0,
         keyword_reply: input.keywordReply ? 1 : 0,
-        from: status === "sent" ? (input.answeredInline?.from ?? null) : null,
-        sent_at: status === "sent" ? now : null,
-        attempts: status === "sent" ? 1 : 0,
+        from: null,
+        sent_at: null,
+        attempts: 0,
       },
     });
   }

@@ -19,8 +19,6 @@ export interface KeywordReply {
   carrierId: string;
   /** One reply per inbound message: the unique occurrence key of the outbox row. */
   occurrenceKey: string;
-  /** Answered inline by the carrier (Twilio TwiML): recorded `sent` from the number texted, never enqueued. */
-  answeredInline?: { from: string };
 }
 
 /**
@@ -30,7 +28,6 @@ export interface KeywordReply {
  */
 export async function keywordReplyRow(reply: KeywordReply, nowMs: number = Date.now()): Promise<InsertRow> {
   const analysis = analyzeBody(reply.body);
-  const inline = reply.answeredInline;
   const now = iso(nowMs);
   return {
     id: newId("message", nowMs),
@@ -49,19 +46,19 @@ export async function keywordReplyRow(reply: KeywordReply, nowMs: number = Date.
     characters: analysis.characters,
     category: "transactional",
     quiet_hours: "ignore",
-    status: inline ? "sent" : "queued",
+    status: "queued",
     status_reason: null,
     error_message: null,
-    detail: inline ? "answered inline by the carrier (TwiML)" : null,
+    detail: null,
     scheduled_at: now,
     expires_at: iso(nowMs + REPLY_VALIDITY_MS),
-    next_attempt_at: inline ? null : iso(nowMs + LEASE_MS),
+    next_attempt_at: iso(nowMs + LEASE_MS),
     carrier_id: reply.carrierId,
     carrier_pinned: 1,
     keyword_reply: 1,
-    from: inline?.from ?? null,
-    sent_at: inline ? now : null,
-    attempts: inline ? 1 : 0,
+    from: null,
+    sent_at: null,
+    attempts: 0,
   };
 }
 
