@@ -11,6 +11,12 @@ export interface QuietTenant {
   quietHoursEnd: string;
 }
 
+const DEFAULT_QUIET_TENANT: QuietTenant = {
+  timezone: "America/New_York",
+  quietHoursStart: "21:00",
+  quietHoursEnd: "08:00",
+};
+
 /** What the quiet-hours re-check needs of an outbox row. */
 export interface QuietRow {
   id: string;
@@ -29,8 +35,10 @@ export interface QuietRow {
  * hours and would reach the carrier inside them at `at`, else null. The same zones, windows and
  * `nextAllowedMinute` as at creation (one predicate); keyword replies skip it.
  */
-export function quietUntil(row: QuietRow, tenant: QuietTenant | undefined, at: number): number | null {
-  if (row.quiet_hours !== "enforce" || row.keyword_reply || !tenant) return null;
+export function quietUntil(row: QuietRow, loaded: QuietTenant | undefined, at: number): number | null {
+  if (row.quiet_hours !== "enforce" || row.keyword_reply) return null;
+  // Fail closed: a tenant row that did not load still gets the default window (PRODUCT.md rule 5).
+  const tenant = loaded ?? DEFAULT_QUIET_TENANT;
   const zones = recipientZones(row.to, row.contact_timezone, tenant.timezone);
   const allowed = nextAllowedMinute(
     new Date(at),
