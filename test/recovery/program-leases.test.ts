@@ -8,10 +8,11 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LEASE_GRACE_MS } from "../../src/pipeline/dispatch";
 import { DUE_PAGE } from "../../src/services/programs/due";
 import { DUE_INLINE_PAGES } from "../../src/services/programs/due-build";
 import { RUN_INLINE_PAGES, RUN_PAGE } from "../../src/services/programs/run";
-import { faultyEnv, fetchWith } from "../helpers/faults";
+import { deliverWith, faultyEnv, fetchWith } from "../helpers/faults";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 import { apiRequest, DAY, MIN, NOON_NY, Platform } from "./helpers";
 
@@ -107,6 +108,36 @@ describe("a /run whose continuation is lost", () => {
   }, 120_000);
 });
 
+describe("a dead-lettered run continuation", () => {
+  it("ends the run's lease: the first tick past the grace resumes it, and it ends done", async () => {
+    const p = new Platform(faultyEnv(env, { capture: true }), NOON_NY + 3 * DAY);
+    const t = await newTenant();
+    await createContacts(t, RUN_AUDIENCE);
+    const created = await fetchWith(
+      p.f.env,
+      apiRequest(t.key, "POST", "/v1/programs", {
+        name: "Notice",
+        kind: "custom",
+        category: "transactional",
+        quiet_hours: "ignore",
+        template: "Hi {{ contact.first_name }}, we moved.",
+      }),
+    );
+    const programId = ((await created.json()) as { id: string }).id;
+    const res = await fetchWith(p.f.env, apiRequest(t.key, "POST", `/v1/programs/${programId}/run`));
+    const { run_id } = (await res.json()) as { run_id: string };
+    const [job] = p.f.takeCaptured("herald-work");
+    await deliverWith(p.f.env, "herald-work-dlq", [job?.body]);
+    const lease = await env.DB.prepare("SELECT lease_until FROM program_runs WHERE id = ?")
+      .bind(run_id)
+      .first<{ lease_until: string }>();
+    expect(Date.parse(lease?.lease_until ?? "")).toBeLessThanOrEqual(p.now);
+    // One tick just past the grace (well inside the lease the run had) resumes it.
+    await p.settle(1, LEASE_GRACE_MS + 1000);
+    expect(await programMessages(programId)).toEqual({ n: RUN_AUDIENCE, contacts: RUN_AUDIENCE });
+  }, 120_000);
+});
+
 describe("a due-row build whose continuation is lost", () => {
   const program = {
     name: "Renewal today",
@@ -117,13 +148,14 @@ describe("a due-row build whose continuation is lost", () => {
     trigger: { type: "date", field: "attributes.renewal", offset_days: 0, at: "15:00" },
   };
 
-  // Each case on its own day: the scheduler's last tick (shared by this file's tests) is behind it.
+  // Each case on a later day than the tests before it: the scheduler's last tick (shared by this
+  // file's tests) is behind it.
   for (const [name, prefix, day, fault] of [
-    ["accepted by the queue, then lost", "lost", 1, { capture: true }],
+    ["accepted by the queue, then lost", "lost", 4, { capture: true }],
     [
       "whose send failed (the program still answers 201)",
       "failed",
-      2,
+      5,
       { capture: true, target: "WORK_QUEUE", nth: 1 },
     ],
   ] as const) {
