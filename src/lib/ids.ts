@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   hookDelivery: "hkd",
   webhookDelivery: "whd",
   run: "run",
+  dueBuild: "dub",
   request: "req",
 } as const;
 

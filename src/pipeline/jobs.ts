@@ -1,4 +1,4 @@
-import type { DueBuild } from "../services/programs/due";
+import type { DueJob } from "../services/programs/due-build";
 
 /** Queue message bodies. Queues carry ids, never message bodies (D1 is the source of truth). */
 
@@ -13,5 +13,5 @@ export type WorkJob =
   | { kind: "webhook"; deliveryId: string }
   /** The rest of a `POST /v1/programs/{id}/run` audience, continued from the run's cursor. */
   | { kind: "run"; runId: string }
-  /** The rest of a program's due rows (attribute dates, schedules in each contact's zone), from a cursor. */
-  | ({ kind: "due" } & DueBuild);
+  /** The rest of a program's due rows (attribute dates, schedules in each contact's zone), from the build's cursor. */
+  | ({ kind: "due" } & DueJob);

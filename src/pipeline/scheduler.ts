@@ -10,6 +10,7 @@ import { sweepOutbox } from "./dispatch";
 import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
 import { sweepUnfiredContacts } from "./recovery/contacts";
 import { sweepLeases } from "./recovery/leases";
+import { sweepProgramWork } from "./recovery/programs";
 import { purgeDeliveryLogs } from "./retention";
 import {
   addStrike,
@@ -178,6 +179,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
     { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
     { name: "lease_sweep", run: () => sweepLeases(env, now) },
     { name: "contact_created_sweep", run: () => sweepUnfiredContacts(env, now) },
+    { name: "program_work_sweep", run: () => sweepProgramWork(env, now) },
     {
       name: "programs",
       run: async () => {

@@ -1,10 +1,11 @@
 import type { Env } from "../env";
 import { processHookDelivery } from "../hooks/process";
 import { serviceContext } from "../services/context";
-import { continueDueBuild } from "../services/programs/due";
+import { continueDueBuild } from "../services/programs/due-build";
 import { continueRun } from "../services/programs/run";
 import { attemptWebhookDelivery } from "../services/webhooks/deliver";
 import type { WorkJob } from "./jobs";
+import { expireProgramLeases } from "./recovery/programs";
 
 /**
  * Work queue consumer: storefront hook deliveries, outbound webhook attempts, the rest of large
@@ -49,14 +50,21 @@ export async function handleWorkBatch(
   );
 }
 
-/** Work dead letters: the job exhausted its retries; its row is marked failed so the log says so. */
+/**
+ * Work dead letters: the job exhausted its retries. A hook or webhook row is marked failed so the
+ * log says so; a run or due-build continuation ends its lease, so the sweep resumes it from its cursor.
+ */
 export async function handleWorkDeadLetters(batch: MessageBatch<WorkJob>, env: Env): Promise<void> {
   const now = new Date().toISOString();
   const idsOf = (kind: "hook" | "webhook") =>
     batch.messages.flatMap((m) => (m.body.kind === kind ? [m.body.deliveryId] : []));
   const hooks = idsOf("hook");
   const webhooks = idsOf("webhook");
-  const statements: D1PreparedStatement[] = [];
+  const statements = expireProgramLeases(
+    env,
+    batch.messages.map((m) => m.body),
+    now,
+  );
   if (hooks.length > 0) {
     statements.push(
       env.DB.prepare(

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   parseVonageInbound,
   parseVonageStatus,
+  VONAGE_TOLERANCE_SECONDS,
   verifyVonageJwt,
   verifyVonageSmsSignature,
 } from "../../src/carriers/vonage/webhooks";
@@ -115,6 +116,20 @@ describe("Vonage signatures (pure)", () => {
     expect(await verifyVonageJwt(SECRET, none, body)).toBe(false);
   });
 
+  it("refuses a JWT that leaves the body unhashed, or was issued longer ago than the tolerance", async () => {
+    const body = '{"status":"delivered"}';
+    const nowS = Math.floor(Date.now() / 1000);
+    const unhashed = await vonageJwt(SECRET, body, { payload_hash: undefined });
+    expect(await verifyVonageJwt(SECRET, unhashed, body)).toBe(false);
+    expect(await verifyVonageJwt(SECRET, unhashed, "")).toBe(true);
+    const old = await vonageJwt(SECRET, body, { iat: nowS - VONAGE_TOLERANCE_SECONDS - 5 });
+    expect(await verifyVonageJwt(SECRET, old, body)).toBe(false);
+    const noIat = await vonageJwt(SECRET, body, { iat: undefined });
+    expect(await verifyVonageJwt(SECRET, noIat, body)).toBe(false);
+    const recent = await vonageJwt(SECRET, body, { iat: nowS - VONAGE_TOLERANCE_SECONDS + 30 });
+    expect(await verifyVonageJwt(SECRET, recent, body)).toBe(true);
+  });
+
   it("maps DLR statuses and inbound fields", () => {
     expect(parseVonageStatus(dlr("msg_1", "delivered"))).toMatchObject({
       status: "delivered",
@@ -197,6 +212,15 @@ describe("POST /callbacks/vonage/{carrier_id}/status", () => {
       },
     );
     expect(tampered.status).toBe(403);
+    // A JWT with no payload_hash vouches for no body; one issued too long ago is a replay.
+    const unhashed = await postForm(carrier.id, params, {
+      authorization: `Bearer ${await vonageJwt(SECRET, body, { payload_hash: undefined })}`,
+    });
+    expect(unhashed.status).toBe(403);
+    const replayed = await postForm(carrier.id, params, {
+      authorization: `Bearer ${await vonageJwt(SECRET, body, { iat: Math.floor(Date.now() / 1000) - 3600 })}`,
+    });
+    expect(replayed.status).toBe(403);
     expect((await postForm(carrier.id, params)).status).toBe(403);
     const ts = String(Math.floor(Date.now() / 1000));
     const badSig = await postForm(carrier.id, { ...params, timestamp: ts, sig: "0".repeat(64) });

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { serviceContext } from "../../src/services/context";
-import { continueDueBuild, DUE_INLINE_PAGES, DUE_PAGE, type DueBuild } from "../../src/services/programs/due";
+import { DUE_PAGE } from "../../src/services/programs/due";
+import { continueDueBuild, DUE_INLINE_PAGES, type DueBuild } from "../../src/services/programs/due-build";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 
 /** `n` contacts with a billing due date, seeded straight into D1 (created long ago). */

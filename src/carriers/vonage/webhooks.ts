@@ -50,8 +50,10 @@ const decodeJsonPart = (part: string): Record<string, unknown> | null => {
 
 /**
  * Verifies a Vonage signed-webhook JWT (`Authorization: Bearer <jwt>`): HS256 with the account's
- * signature secret, not expired, not issued in the future, `api_key` (when present) is ours, and
- * `payload_hash` (when present) is the SHA-256 of the raw body.
+ * signature secret; `iat` present and within `VONAGE_TOLERANCE_SECONDS` of now (a captured token
+ * cannot be replayed later, with or without `exp`), not expired, not valid only later; `api_key`
+ * (when present) is ours; and, whenever the callback has a body, `payload_hash` present and equal
+ * to the SHA-256 of the raw body (a token without it would vouch for any body).
  */
 export async function verifyVonageJwt(
   signatureSecret: string,
@@ -68,12 +70,14 @@ export async function verifyVonageJwt(
   const expected = bytesToBase64Url(await hmac("SHA-256", signatureSecret, `${h}.${p}`));
   if (!timingSafeEqual(expected, s)) return false;
   const now = (opts.nowMs ?? Date.now()) / 1000;
+  if (typeof claims.iat !== "number" || Math.abs(now - claims.iat) > VONAGE_TOLERANCE_SECONDS) return false;
   if (typeof claims.exp === "number" && claims.exp < now) return false;
-  if (typeof claims.iat === "number" && claims.iat > now + VONAGE_TOLERANCE_SECONDS) return false;
   if (typeof claims.nbf === "number" && claims.nbf > now + VONAGE_TOLERANCE_SECONDS) return false;
   if (opts.apiKey && typeof claims.api_key === "string" && claims.api_key !== opts.apiKey) return false;
   if (typeof claims.payload_hash === "string") {
     if (!timingSafeEqual(await sha256Hex(rawBody), claims.payload_hash.toLowerCase())) return false;
+  } else if (rawBody.length > 0) {
+    return false;
   }
   return true;
 }

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, timestamp, updatedAt } from "./columns";
 
@@ -121,9 +122,46 @@ export const programRuns = sqliteTable(
     audienceCount: integer("audience_count").notNull(),
     /** Last contact id written; the work queue continues after it. Null once the run is complete. */
     cursor: text("cursor"),
+    /**
+     * While the run is writing: until when its current step (the request's inline pages, or the
+     * work-queue job continuing from `cursor`) holds it. Past it by more than the lease grace, the
+     * continuation was lost and the scheduler tick enqueues it again.
+     */
+    leaseUntil: timestamp("lease_until"),
     completedAt: text("completed_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("program_runs_program").on(t.programId, t.createdAt)],
+  (t) => [
+    index("program_runs_program").on(t.programId, t.createdAt),
+    index("program_runs_writing_lease").on(t.leaseUntil).where(sql`cursor IS NOT NULL`),
+  ],
+);
+
+/**
+ * The current build of a materialised program's due rows (one per program): the version it is for,
+ * its cursor (last contact id written; null once finished) and a lease, like a run's. Written in
+ * the same batch as the program change that starts it, so a build that was started always finishes:
+ * a lost continuation is found by the scheduler tick once the lease ran out.
+ */
+export const programDueBuilds = sqliteTable(
+  "program_due_builds",
+  {
+    programId: text("program_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** This build's identity: a continuation of a replaced build moves nothing. */
+    buildId: text("build_id").notNull(),
+    /** The program version the build is for (JSON trigger, activation). */
+    trigger: text("trigger").notNull(),
+    activatedAt: timestamp("activated_at"),
+    /** Occurrences due before this moment are not sent (no retroactive sends). */
+    armedAt: text("armed_at").notNull(),
+    /** Schedules start from their next run after this instant (ms). */
+    nowMs: integer("now_ms").notNull(),
+    cursor: text("cursor"),
+    leaseUntil: timestamp("lease_until"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("program_due_builds_lease").on(t.leaseUntil).where(sql`cursor IS NOT NULL`)],
 );

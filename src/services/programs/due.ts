@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { contacts, programs } from "../../db/schema";
 import { addDays, dateTriggerDue, nextCron } from "../../domain/schedule";
 import { iso, nowIso } from "../../lib/time";
@@ -52,13 +52,13 @@ export function dueFor(
   return null;
 }
 
-interface DueRow {
+export interface DueRow {
   c: string;
   d: string;
   o: string;
 }
 
-const DUE_INSERT = `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
+export const DUE_INSERT = `INSERT INTO program_due (program_id, contact_id, tenant_id, due_at, occurrence, armed_at)
   SELECT ?1, json_extract(j.value, '$.c'), ?2, json_extract(j.value, '$.d'), json_extract(j.value, '$.o'), ?3
     FROM json_each(?4) j`;
 
@@ -84,125 +84,6 @@ async function upsertDue(
       .bind(programId, ctx.tenantId, armedAt, JSON.stringify(chunk))
       .run();
   }
-}
-
-/**
- * Adds a build's due rows. Kept on conflict: a row already there was re-armed by a contact change
- * since the build began (fresher), or written by this same page before (a redelivered job).
- * Written only while the program is still the version the build is for.
- */
-async function addBuiltDue(ctx: ServiceContext, build: DueBuild, rows: DueRow[]): Promise<void> {
-  await ctx.env.DB.prepare(
-    `${DUE_INSERT}
-      WHERE EXISTS (SELECT 1 FROM programs p WHERE p.id = ?1 AND p.status = 'active'
-                      AND p.trigger = ?5 AND p.activated_at IS ?6)
-     ON CONFLICT (program_id, contact_id) DO NOTHING`,
-  )
-    .bind(
-      build.programId,
-      ctx.tenantId,
-      build.armedAt,
-      JSON.stringify(rows),
-      build.trigger,
-      build.activatedAt,
-    )
-    .run();
-}
-
-/** Pages of contacts whose due rows a (re)build writes inside the request; the rest go to the work queue. */
-export const DUE_INLINE_PAGES = 4;
-/** Pages one work-queue job writes before it hands the rest to the next job. */
-export const DUE_JOB_PAGES = 20;
-
-/**
- * A build of one program's due rows, resumable from `after` (the last contact id written). It
- * names the program version it belongs to (trigger, activation): a build whose program was changed,
- * paused or archived meanwhile writes nothing more.
- */
-export interface DueBuild {
-  tenantId: string;
-  programId: string;
-  trigger: string;
-  activatedAt: string | null;
-  /** Occurrences due before this moment are not sent (no retroactive sends). */
-  armedAt: string;
-  /** Schedules start from their next run after this moment. */
-  now: number;
-  after: string;
-}
-
-/**
- * Recomputes every due row of one program (program created, trigger changed, paused, resumed,
- * archived). The first pages are written in the request; a larger tenant's rest is written by
- * work-queue jobs, so creating a program over a million contacts answers at once.
- */
-export async function rebuildProgramDue(ctx: ServiceContext, program: ProgramRow): Promise<void> {
-  await ctx.env.DB.prepare("DELETE FROM program_due WHERE program_id = ?").bind(program.id).run();
-  if (!isMaterialised(program)) return;
-  const build: DueBuild = {
-    tenantId: ctx.tenantId,
-    programId: program.id,
-    trigger: JSON.stringify(program.trigger),
-    activatedAt: program.activatedAt,
-    armedAt: nowIso(),
-    now: Date.now(),
-    after: "",
-  };
-  const after = await writeDuePages(ctx, program, build, DUE_INLINE_PAGES);
-  if (after !== null) await ctx.env.WORK_QUEUE.send({ kind: "due", ...build, after });
-}
-
-/**
- * Work-queue continuation of a build. Idempotent: rows already there are kept (a redelivered job
- * writes nothing new), and a build whose program changed since stops.
- */
-export async function continueDueBuild(ctx: ServiceContext, build: DueBuild): Promise<void> {
-  const program = await ctx.db
-    .select()
-    .from(programs)
-    .where(and(eq(programs.tenantId, ctx.tenantId), eq(programs.id, build.programId)))
-    .get();
-  if (!program || !isCurrent(program, build)) return;
-  const after = await writeDuePages(ctx, program, build, DUE_JOB_PAGES);
-  if (after !== null) await ctx.env.WORK_QUEUE.send({ kind: "due", ...build, after });
-}
-
-const isCurrent = (p: ProgramRow, build: DueBuild): boolean =>
-  isMaterialised(p) && JSON.stringify(p.trigger) === build.trigger && p.activatedAt === build.activatedAt;
-
-/** Writes up to `maxPages` pages of due rows after `build.after`; the cursor to go on from, or null when done. */
-async function writeDuePages(
-  ctx: ServiceContext,
-  program: ProgramRow,
-  build: DueBuild,
-  maxPages: number,
-): Promise<string | null> {
-  const tenant = await loadTenant(ctx);
-  const t = program.trigger;
-  const hasField: SQL | undefined =
-    t.type === "date"
-      ? sql`json_extract(${contacts.attributes}, ${`$.${t.field.slice("attributes.".length)}`}) IS NOT NULL`
-      : undefined;
-  let after = build.after;
-  for (let i = 0; i < maxPages; i++) {
-    const page = await ctx.db
-      .select({ id: contacts.id, timezone: contacts.timezone, attributes: contacts.attributes })
-      .from(contacts)
-      .where(and(eq(contacts.tenantId, ctx.tenantId), gt(contacts.id, after), hasField))
-      .orderBy(asc(contacts.id))
-      .limit(DUE_PAGE)
-      .all();
-    const rows: DueRow[] = [];
-    for (const c of page) {
-      const due = dueFor(program, c, tenant, build.now);
-      if (due) rows.push({ c: c.id, d: due.dueAt, o: due.occurrence });
-    }
-    if (rows.length > 0) await addBuiltDue(ctx, build, rows);
-    const last = page.at(-1);
-    if (!last || page.length < DUE_PAGE) return null;
-    after = last.id;
-  }
-  return after;
 }
 
 /**

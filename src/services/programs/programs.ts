@@ -18,7 +18,7 @@ import type { ServiceContext } from "../context";
 import { validateAudienceFilter } from "./audience";
 import { cancelProgramPending } from "./cancel";
 import { DEFAULT_AT, DEFAULT_VALIDITY_HOURS, KIND_DEFAULTS } from "./defaults";
-import { rebuildProgramDue } from "./due";
+import { dueBuildStatements, startDueBuild } from "./due-build";
 import type { ProgramRow } from "./scope";
 
 export type TriggerInput =
@@ -148,8 +148,10 @@ export async function createProgram(ctx: ServiceContext, input: ProgramInput): P
     createdAt: now,
     updatedAt: now,
   };
-  await ctx.db.insert(programs).values(row);
-  await rebuildProgramDue(ctx, row);
+  // The program and the start of its due build commit together: a build that was started finishes.
+  const due = dueBuildStatements(ctx, row);
+  await ctx.db.batch([ctx.db.insert(programs).values(row), ...due.statements]);
+  await startDueBuild(ctx, row, due.build);
   return row;
 }
 
@@ -213,11 +215,17 @@ export async function updateProgram(
     triggerChanged || resumed || status !== "active"
       ? nextRunFor(trigger, status, Date.parse(now))
       : current.nextRunAt;
-  await ctx.db
+  const write = ctx.db
     .update(programs)
     .set({ ...next, id: undefined, tenantId: undefined, createdAt: undefined, kind: undefined })
     .where(and(eq(programs.tenantId, ctx.tenantId), eq(programs.id, id)));
-  if (triggerChanged || resumed || status !== current.status) await rebuildProgramDue(ctx, next);
+  if (triggerChanged || resumed || status !== current.status) {
+    const due = dueBuildStatements(ctx, next);
+    await ctx.db.batch([write, ...due.statements]);
+    await startDueBuild(ctx, next, due.build);
+  } else {
+    await write;
+  }
   return next;
 }
 
@@ -226,10 +234,12 @@ export async function archiveProgram(ctx: ServiceContext, id: string): Promise<v
   const current = await getProgram(ctx, id);
   if (current.status === "archived") return;
   const now = nowIso();
-  await ctx.db
-    .update(programs)
-    .set({ status: "archived", nextRunAt: null, updatedAt: now })
-    .where(and(eq(programs.tenantId, ctx.tenantId), eq(programs.id, id)));
-  await rebuildProgramDue(ctx, { ...current, status: "archived" });
+  await ctx.db.batch([
+    ctx.db
+      .update(programs)
+      .set({ status: "archived", nextRunAt: null, updatedAt: now })
+      .where(and(eq(programs.tenantId, ctx.tenantId), eq(programs.id, id))),
+    ...dueBuildStatements(ctx, { ...current, status: "archived" }).statements,
+  ]);
   await cancelProgramPending(ctx, id, null, "program archived");
 }

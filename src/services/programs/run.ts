@@ -4,7 +4,7 @@ import { programRuns, programs } from "../../db/schema";
 import type { Env } from "../../env";
 import { derivedId, newId } from "../../lib/ids";
 import { HttpProblem } from "../../lib/problem";
-import { nowIso } from "../../lib/time";
+import { iso, nowIso } from "../../lib/time";
 import { type ServiceContext, serviceContext } from "../context";
 import { countAudience, forEachAudiencePage } from "./audience";
 import { sendOccurrences } from "./execute";
@@ -18,12 +18,21 @@ export const RUN_PAGE = 100;
 export const RUN_INLINE_PAGES = 10;
 /** Pages per work-queue job for the rest of a large audience. */
 export const RUN_JOB_PAGES = 50;
+/**
+ * How long one step of a run (the request's pages, one job) holds it. A run still writing whose
+ * lease ran out more than the lease grace ago lost its continuation: the scheduler tick sends it
+ * again (pipeline/recovery/programs.ts).
+ */
+export const RUN_LEASE_MS = 120_000;
+
+const leaseFromNow = (): string => iso(Date.now() + RUN_LEASE_MS);
 
 /**
  * `POST /v1/programs/{id}/run`: one message per audience contact, written in pages. The first
  * pages are written in the request; a larger audience continues on the work queue from the run's
  * cursor. The occurrence key `pg:run:ct` makes a retried page, a redelivered job or a replayed
- * request write nothing twice. With an Idempotency-Key the run id is derived from it, so a retry
+ * request write nothing twice. The cursor and a lease are in D1: a continuation that was lost (the
+ * send failed, the process died) is sent again by the scheduler tick. With an Idempotency-Key the run id is derived from it, so a retry
  * after a partial failure finds the same run (as first counted) and continues it from its cursor.
  */
 export async function runProgram(
@@ -41,12 +50,13 @@ export async function runProgram(
   const now = nowIso();
   // A known run is returned as stored (its count, its cursor) instead of being inserted again.
   const run = await ctx.env.DB.prepare(
-    `INSERT INTO program_runs (id, tenant_id, program_id, audience_count, cursor, completed_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, '', NULL, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET id = program_runs.id
+    `INSERT INTO program_runs (id, tenant_id, program_id, audience_count, cursor, lease_until, completed_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, '', ?, NULL, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET
+       lease_until = CASE WHEN program_runs.cursor IS NULL THEN NULL ELSE excluded.lease_until END
      RETURNING audience_count, cursor`,
   )
-    .bind(runId, ctx.tenantId, program.id, audienceCount, now, now)
+    .bind(runId, ctx.tenantId, program.id, audienceCount, leaseFromNow(), now, now)
     .first<{ audience_count: number; cursor: string | null }>();
   if (!run) throw new Error("the run insert returned no row");
   if (run.cursor !== null) await writeRunPages(ctx, program, runId, run.cursor, RUN_INLINE_PAGES);
@@ -65,6 +75,11 @@ export async function continueRun(env: Env, runId: string): Promise<void> {
     await finishRun(ctx, runId, run.cursor);
     return;
   }
+  // This job holds the run while it writes (a sweep during a long job finds a live lease).
+  await ctx.db
+    .update(programRuns)
+    .set({ leaseUntil: leaseFromNow() })
+    .where(and(eq(programRuns.id, runId), eq(programRuns.cursor, run.cursor)));
   await writeRunPages(ctx, program, runId, run.cursor, RUN_JOB_PAGES);
 }
 
@@ -97,7 +112,7 @@ async function writeRunPages(
   // Moves the cursor only from where this job started: a redelivered job cannot move it back.
   const moved = await ctx.db
     .update(programRuns)
-    .set({ cursor: next, updatedAt: nowIso() })
+    .set({ cursor: next, leaseUntil: leaseFromNow(), updatedAt: nowIso() })
     .where(and(eq(programRuns.id, runId), eq(programRuns.cursor, after)))
     .returning({ id: programRuns.id })
     .all();
@@ -107,6 +122,6 @@ async function writeRunPages(
 async function finishRun(ctx: ServiceContext, runId: string, from: string): Promise<void> {
   await ctx.db
     .update(programRuns)
-    .set({ cursor: null, completedAt: nowIso(), updatedAt: nowIso() })
+    .set({ cursor: null, leaseUntil: null, completedAt: nowIso(), updatedAt: nowIso() })
     .where(and(eq(programRuns.id, runId), eq(programRuns.cursor, from)));
 }
