@@ -1,7 +1,8 @@
-import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { adapters, IMPLICIT_SANDBOX } from "../carriers/registry";
 import type { CarrierConfig, SendResult } from "../carriers/types";
 import { createDb } from "../db/client";
+import { both } from "../db/guard";
 import {
   carriers,
   contacts,
@@ -16,11 +17,15 @@ import {
 import { MAX_QUEUE_DELAY_SECONDS, MAX_SEND_ATTEMPTS, retryDelaySeconds } from "../domain/backoff";
 import type { Env } from "../env";
 import { iso } from "../lib/time";
-import { messageView } from "../routes/messages/schema";
 import { type CarrierRow, loadCarrierConfig } from "../services/carriers/config";
 import { pickFromPool } from "../services/carriers/sticky";
 import { statusCallbackUrlFor } from "../services/carriers/urls";
-import { hashPhones, unsubscribePhone } from "../services/contacts/consent";
+import {
+  consentWouldChange,
+  hashPhone,
+  hashPhones,
+  unsubscribeStatements,
+} from "../services/contacts/consent";
 import { serviceContext } from "../services/context";
 import {
   type BulkRow,
@@ -29,10 +34,15 @@ import {
   type Transition,
   transitionStatements,
 } from "../services/messages/status";
-import { emitWebhookEvent, type WebhookEventType } from "../services/webhooks/emit";
+import {
+  carrierOptOutWebhookStatement,
+  ringWebhooks,
+  writtenDeliveries,
+} from "../services/webhooks/in-batch";
 import { claimedByReceipt, claimStatements } from "./dispatch-claim";
 import { idempotentWrite, ledger, parkUntried } from "./dispatch-outage";
 import { holdQuiet, type QuietTenant } from "./dispatch-quiet";
+import { BatchWebhooks } from "./dispatch-webhooks";
 import { enqueueDispatch } from "./enqueue";
 import type { DispatchJob } from "./jobs";
 
@@ -149,17 +159,6 @@ const ackAll = (msgs: Message<DispatchJob>[]): void => {
 const clampDelay = (ms: number): number =>
   Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(1, Math.floor(ms / 1000)));
 
-function messageData(row: OutboxRow, patch: Record<string, unknown>): Record<string, unknown> {
-  return {
-    id: row.id,
-    contact_id: row.contact_id,
-    program_id: row.program_id,
-    to: row.to,
-    segments: row.segments,
-    ...patch,
-  };
-}
-
 /**
  * Dispatch queue consumer. An outage of D1, the rate limiter or the queue is not an attempt: the
  * deliveries no step settled yet are given back with a lease and a delay (`parkUntried`), so the
@@ -218,7 +217,7 @@ async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env):
 
   const finals: D1PreparedStatement[] = [];
   const finalAcks: Message<DispatchJob>[][] = [];
-  const webhooks: PendingWebhook[] = [];
+  const finalHooks = new BatchWebhooks(listening);
   const finalize = (row: OutboxRow, t: Omit<Transition, "tenantId" | "messageId" | "at">) => {
     finals.push(
       ...transitionStatements(env.DB, { ...t, tenantId: row.tenant_id, messageId: row.id, at: nowIsoStr }),
@@ -270,11 +269,7 @@ async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env):
             error_message: "The pinned carrier was deleted",
           },
         });
-        webhooks.push({
-          tenantId: row.tenant_id,
-          type: "message.failed",
-          data: messageData(row, { status: "failed", status_reason: "carrier_deleted" }),
-        });
+        finalHooks.add(row.tenant_id, "message.failed", row.id);
         continue;
       }
       chosen = pinned;
@@ -302,12 +297,15 @@ async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env):
     for (const r of held) finalAcks.push(byId.get(r.id) ?? []);
   }
 
-  if (finals.length > 0) await env.DB.batch(finals);
-  for (const a of finalAcks) ackAll(a);
-  if (candidates.length === 0) {
-    await emitAll(env, webhooks, listening);
-    return;
+  // The webhooks of these transitions are written with them, then rung.
+  let finalDeliveries: string[] = [];
+  if (finals.length > 0) {
+    finalHooks.appendTo(env.DB, finals, nowIsoStr);
+    finalDeliveries = finalHooks.written(await env.DB.batch(finals));
   }
+  for (const a of finalAcks) ackAll(a);
+  await ringWebhooks(env, finalDeliveries);
+  if (candidates.length === 0) return;
 
   // Pace inside the invocation while the next tokens are less than a second away: a bucket holds only
   // one second of burst, so tokens that accrue while nobody asks are lost, and the queue's delays
@@ -320,7 +318,7 @@ async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env):
     const { granted, waiting } = await takeTokens(env, pending, tenantMps, at);
     if (granted.length > 0) {
       const sent = await claimAndSend(env, granted, sticky, at);
-      await recordResults(env, sent, at, webhooks);
+      await recordResults(env, sent, at, listening);
     }
     if (waiting.length === 0) break;
     const nextMs = Math.min(...waiting.map((w) => w.delayMs));
@@ -333,40 +331,6 @@ async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env):
     at = Date.now();
     pending = waiting.map((w) => w.cand);
   }
-  await emitAll(env, webhooks, listening);
-}
-
-interface PendingWebhook {
-  tenantId: string;
-  type: WebhookEventType;
-  data: Record<string, unknown>;
-}
-
-/**
- * Emits the batch's webhook events. One look at who listens first (most batches have nobody
- * subscribed), then the listened ones carry the Message object as `GET /v1/messages/{id}` shows it,
- * with the status of the event itself (a sandbox message is already delivered when `message.sent` goes).
- */
-async function emitAll(env: Env, webhooks: PendingWebhook[], known?: Set<string>): Promise<void> {
-  if (webhooks.length === 0) return;
-  const db = createDb(env.DB);
-  const listening =
-    known ?? listeningPairs(await listenersQuery(db, [...new Set(webhooks.map((w) => w.tenantId))]).all());
-  const due = webhooks.filter((w) => listening.has(`${w.tenantId}|${w.type}`));
-  if (due.length === 0) return;
-  const ids = [...new Set(due.map((w) => w.data.id).filter((x): x is string => typeof x === "string"))];
-  const rows =
-    ids.length > 0
-      ? await createDb(env.DB).select().from(messages).where(inArray(messages.id, ids)).all()
-      : [];
-  const views = new Map(rows.map((r) => [r.id, messageView(r)]));
-  await Promise.all(
-    due.map((w) => {
-      const view = typeof w.data.id === "string" ? views.get(w.data.id) : undefined;
-      const data = view ? { ...view, status: w.data.status ?? view.status } : w.data;
-      return emitWebhookEvent(env, w.tenantId, w.type, data);
-    }),
-  );
 }
 
 const inJson = (values: string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
@@ -722,10 +686,14 @@ async function claimAndSend(
   );
 }
 
-/** Writes every carrier result with its status event in one batch, then acks or retries each delivery. */
-async function recordResults(env: Env, sent: Sent[], now: number, webhooks: PendingWebhook[]): Promise<void> {
+/**
+ * Writes every carrier result with its status event, its webhooks and the opt-outs the carrier
+ * reported in one batch, then acks or retries each delivery and rings the webhooks' doorbell.
+ */
+async function recordResults(env: Env, sent: Sent[], now: number, listening: Set<string>): Promise<void> {
   const at = iso(now);
   const stmts: D1PreparedStatement[] = [];
+  const hooks = new BatchWebhooks(listening);
   const after: (() => void)[] = [];
   const optOuts: { tenantId: string; phone: string; detail: string }[] = [];
   const acceptedRows: BulkRow[] = [];
@@ -751,12 +719,7 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
           detail,
         }),
       );
-      const { from: _sender, ...shown } = extra;
-      webhooks.push({
-        tenantId: row.tenant_id,
-        type: "message.failed",
-        data: messageData(row, { status: "failed", ...error, ...shown, attempts }),
-      });
+      hooks.add(row.tenant_id, "message.failed", row.id);
       after.push(() => ackAll(msgs));
     };
     if (result.outcome === "accepted") {
@@ -765,25 +728,10 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
         messageId: row.id,
         set: { carrier_message_id: result.carrierMessageId, from, carrier_id: carrier.id },
       });
-      const data = {
-        carrier_id: carrier.id,
-        carrier_message_id: result.carrierMessageId,
-        from,
-        sent_at: at,
-        attempts,
-      };
-      webhooks.push({
-        tenantId: row.tenant_id,
-        type: "message.sent",
-        data: messageData(row, { ...data, status: "sent" }),
-      });
+      hooks.add(row.tenant_id, "message.sent", row.id);
       if (result.status === "delivered") {
         deliveredRows.push({ tenantId: row.tenant_id, messageId: row.id });
-        webhooks.push({
-          tenantId: row.tenant_id,
-          type: "message.delivered",
-          data: messageData(row, { ...data, status: "delivered", delivered_at: at }),
-        });
+        hooks.add(row.tenant_id, "message.delivered", row.id);
       }
       after.push(() => ackAll(msgs));
     } else if (result.outcome === "permanent") {
@@ -840,33 +788,46 @@ async function recordResults(env: Env, sent: Sent[], now: number, webhooks: Pend
       rows: deliveredRows,
     }),
   );
+  // The carrier says these people opted out: honoured everywhere, not only on this carrier, in the
+  // same batch, with the `contact.unsubscribed` webhook written exactly when it changes something.
+  const optOutHooks: number[] = [];
+  for (const o of optOuts) {
+    const ctx = serviceContext(env, o.tenantId);
+    const hash = await hashPhone(ctx, o.phone);
+    // A rewrite of this batch (below) records nothing twice: the record of this `at` exists then.
+    const once = {
+      sql: "NOT EXISTS (SELECT 1 FROM consent_records WHERE tenant_id = ? AND phone_hash = ? AND source = 'carrier' AND at = ?)",
+      params: [o.tenantId, hash, at],
+    };
+    if (listening.has(`${o.tenantId}|contact.unsubscribed`)) {
+      optOutHooks.push(stmts.length);
+      stmts.push(
+        carrierOptOutWebhookStatement(
+          env.DB,
+          o.tenantId,
+          o.phone,
+          at,
+          both(once, consentWouldChange(ctx, o.phone, hash, "unsubscribed")),
+        ),
+      );
+    }
+    stmts.push(...unsubscribeStatements(ctx, o.phone, hash, { source: "carrier", text: o.detail, at }, once));
+  }
+  hooks.appendTo(env.DB, stmts, at);
   // The carrier was called: its outcomes must be kept through a lost answer or a D1 blip. Every
   // statement is conditional on the state it leaves, so writing the batch again changes nothing twice.
-  if (stmts.length > 0) await idempotentWrite(() => env.DB.batch(stmts));
+  const results = stmts.length > 0 ? await idempotentWrite(() => env.DB.batch(stmts)) : [];
   for (const f of after) f();
-  for (const o of optOuts) {
-    // The carrier says this person opted out: honour it everywhere, not only on this carrier.
-    const ctx = serviceContext(env, o.tenantId);
-    const { changed, contactId } = await unsubscribePhone(ctx, o.phone, {
-      source: "carrier",
-      text: o.detail,
-    });
-    if (changed) {
-      webhooks.push({
-        tenantId: o.tenantId,
-        type: "contact.unsubscribed",
-        data: { contact_id: contactId, phone: o.phone, source: "carrier" },
-      });
-    }
-  }
+  await ringWebhooks(env, [...hooks.written(results), ...writtenDeliveries(results, optOutHooks)]);
 }
 
 /**
  * Dead-letter consumer: a message whose deliveries ran out is marked `failed` with its last error —
- * only when a carrier was really tried (`attempts` > 0). One that never was (its deliveries were
- * spent on outages) goes back to `queued` with a lease the sweep honours (waiting is not an
- * attempt); one still `sending` stays so (the carrier may have it: its callback or the end of its
- * validity decides, rule 9).
+ * only when it really used up its send attempts (`attempts` ≥ MAX_SEND_ATTEMPTS). One tried fewer
+ * times (the queue's retries were also spent on outages) goes back to `queued` with a lease the
+ * sweep honours (waiting is not an attempt); one still `sending`
+ * stays so (the carrier may have it: its callback or the end of its validity decides, rule 9). The
+ * `message.failed` webhooks are written in the same batch as the failures.
  */
 export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>, env: Env): Promise<void> {
   const ids = [
@@ -882,9 +843,9 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
     )
       .bind(JSON.stringify(ids))
       .all<SweepRow & { error_code: string | null; error_message: string | null }>();
-    const tried = results.filter((r) => r.attempts > 0);
-    const untried = results.filter((r) => r.attempts === 0);
-    const stmts = tried.flatMap((r) =>
+    const exhausted = results.filter((r) => r.attempts >= MAX_SEND_ATTEMPTS);
+    const waiting = results.filter((r) => r.attempts < MAX_SEND_ATTEMPTS);
+    const stmts = exhausted.flatMap((r) =>
       transitionStatements(env.DB, {
         tenantId: r.tenant_id,
         messageId: r.id,
@@ -898,27 +859,19 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
         detail: "dead-lettered: deliveries exhausted",
       }),
     );
-    if (untried.length > 0) {
+    if (waiting.length > 0) {
       // The lease runs out now: the sweep rings again once the grace has passed.
       stmts.push(
         env.DB.prepare(
-          `UPDATE messages SET next_attempt_at = ? WHERE status = 'queued' AND attempts = 0 AND id IN (SELECT value FROM json_each(?))`,
-        ).bind(at, JSON.stringify(untried.map((r) => r.id))),
+          `UPDATE messages SET next_attempt_at = ?1
+            WHERE status = 'queued' AND attempts < ?2 AND id IN (SELECT value FROM json_each(?3))`,
+        ).bind(at, MAX_SEND_ATTEMPTS, JSON.stringify(waiting.map((r) => r.id))),
       );
     }
-    if (stmts.length > 0) {
-      const out = await env.DB.batch(stmts);
-      await emitAll(
-        env,
-        tried
-          .filter((_, i) => (out[i * 2]?.meta.changes ?? 0) === 1)
-          .map((r) => ({
-            tenantId: r.tenant_id,
-            type: "message.failed" as const,
-            data: { id: r.id, status: "failed" },
-          })),
-      );
-    }
+    const hooks = new BatchWebhooks();
+    for (const r of exhausted) hooks.add(r.tenant_id, "message.failed", r.id);
+    hooks.appendTo(env.DB, stmts, at);
+    if (stmts.length > 0) await ringWebhooks(env, hooks.written(await env.DB.batch(stmts)));
   }
   batch.ackAll();
 }
@@ -1020,30 +973,22 @@ export async function sweepOutbox(env: Env, now: number): Promise<void> {
         AND (m.expires_at <= ? OR (m.expires_at IS NULL AND m.updated_at < ?)) LIMIT ${SWEEP_PAGE}`,
     [at, iso(now - 24 * 3_600_000)],
     async (rows) => {
-      const [out] = await env.DB.batch(
-        bulkTransitionStatements(env.DB, {
-          to: "failed",
-          from: ["sending"],
-          at,
-          set: { status_reason: "unknown_outcome" },
-          rows: rows.map((r) => ({
-            tenantId: r.tenant_id,
-            messageId: r.id,
-            detail: "no carrier outcome before the validity ended",
-          })),
-        }),
-      );
-      const failed = movedIds(out);
-      await emitAll(
-        env,
-        rows
-          .filter((r) => failed.has(r.id))
-          .map((r) => ({
-            tenantId: r.tenant_id,
-            type: "message.failed" as const,
-            data: { id: r.id, status: "failed" },
-          })),
-      );
+      const stmts = bulkTransitionStatements(env.DB, {
+        to: "failed",
+        from: ["sending"],
+        at,
+        set: { status_reason: "unknown_outcome" },
+        rows: rows.map((r) => ({
+          tenantId: r.tenant_id,
+          messageId: r.id,
+          detail: "no carrier outcome before the validity ended",
+        })),
+      });
+      // Their `message.failed` webhooks are written with the failures (once per message).
+      const hooks = new BatchWebhooks();
+      for (const r of rows) hooks.add(r.tenant_id, "message.failed", r.id);
+      hooks.appendTo(env.DB, stmts, at);
+      await ringWebhooks(env, hooks.written(await env.DB.batch(stmts)));
     },
   );
 }

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { MAX_SEND_ATTEMPTS } from "../../src/domain/backoff";
 import type { Env } from "../../src/env";
 import { iso } from "../../src/lib/time";
 import { twilioSign } from "../callbacks/helpers";
@@ -87,12 +88,14 @@ describe("outages are not attempts (defect 6)", () => {
   });
 });
 
-describe("dead letters fail only what a carrier really tried (defect 6)", () => {
-  it("attempts 0 goes back to queued with a lease; tried rows fail; sending stays sending and a later callback lifts it", async () => {
+describe("dead letters fail only what really used up its attempts (defect 6)", () => {
+  it("attempts below the maximum go back to queued with a lease; exhausted rows fail; sending stays sending and a later callback lifts it", async () => {
     const t = await tenant();
     const carrierId = await insertCarrier(t.id);
     const untried = await insertMessage(t.id, { nextAttemptAt: iso(Date.now() + 60 * MIN) });
-    const tried = await insertMessage(t.id, { attempts: 3, errorCode: "20500" });
+    // Tried once by a carrier; the queue's other deliveries were spent on outages.
+    const partly = await insertMessage(t.id, { attempts: 1, errorCode: "20500" });
+    const exhausted = await insertMessage(t.id, { attempts: MAX_SEND_ATTEMPTS, errorCode: "20500" });
     const inFlight = await insertMessage(t.id, { status: "sending", attempts: 1, carrierId });
     await env.DB.prepare("UPDATE messages SET carrier_message_id = ? WHERE id = ?")
       .bind("SMfeedfeedfeedfeedfeedfeedfeedfeed", inFlight)
@@ -100,19 +103,31 @@ describe("dead letters fail only what a carrier really tried (defect 6)", () => 
     const before = Date.now();
     await deliverWith(env, "herald-dispatch-dlq", [
       { messageId: untried },
-      { messageId: tried },
+      { messageId: partly },
+      { messageId: exhausted },
       { messageId: inFlight },
     ]);
-    const u = await message(untried);
-    expect(u).toMatchObject({ status: "queued", attempts: 0 });
-    // Its lease ran out now: the sweep rings it again after the grace.
-    expect(Date.parse(u.next_attempt_at ?? "")).toBeGreaterThanOrEqual(before - 1000);
-    expect(Date.parse(u.next_attempt_at ?? "")).toBeLessThanOrEqual(Date.now());
+    for (const [id, attempts] of [
+      [untried, 0],
+      [partly, 1],
+    ] as const) {
+      const u = await message(id);
+      expect(u).toMatchObject({ status: "queued", attempts });
+      // Its lease ran out now: the sweep rings it again after the grace.
+      expect(Date.parse(u.next_attempt_at ?? "")).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(u.next_attempt_at ?? "")).toBeLessThanOrEqual(Date.now());
+    }
     const f = faultyEnv(env, { capture: true });
     await tickWith(f.env, Date.now() + 3 * MIN);
-    expect(f.takeCaptured("herald-dispatch").map((m) => m.body)).toContainEqual({ messageId: untried });
+    const rung = f.takeCaptured("herald-dispatch").map((m) => m.body);
+    expect(rung).toContainEqual({ messageId: untried });
+    expect(rung).toContainEqual({ messageId: partly });
 
-    expect(await message(tried)).toMatchObject({ status: "failed", status_reason: "20500", attempts: 3 });
+    expect(await message(exhausted)).toMatchObject({
+      status: "failed",
+      status_reason: "20500",
+      attempts: MAX_SEND_ATTEMPTS,
+    });
     expect((await message(inFlight)).status).toBe("sending");
 
     // The carrier's callback arrives later and lifts it.

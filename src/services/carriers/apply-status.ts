@@ -2,10 +2,11 @@ import { and, eq } from "drizzle-orm";
 import type { CarrierStatusUpdate } from "../../carriers/types";
 import { messages } from "../../db/schema";
 import { nowIso } from "../../lib/time";
-import { unsubscribePhone } from "../contacts/consent";
+import { consentWouldChange, hashPhone, unsubscribeStatements } from "../contacts/consent";
 import type { ServiceContext } from "../context";
 import { type MessageStatus, transition } from "../messages/status";
 import { emitWebhookEvent } from "../webhooks/emit";
+import { carrierOptOutWebhookStatement, ringWebhooks, writtenDeliveries } from "../webhooks/in-batch";
 
 type MessageRow = typeof messages.$inferSelect;
 
@@ -137,22 +138,29 @@ export async function applyStatusUpdate(
 
 /**
  * A carrier said the recipient opted out (Twilio 21610, Telnyx 40300, Vonage "number barred"):
- * Herald honours it as a STOP from that phone, so no later message is tried.
+ * Herald honours it as a STOP from that phone, so no later message is tried. The opt-out and its
+ * `contact.unsubscribed` deliveries are one batch (the webhook written exactly when the opt-out
+ * changes something), so a fault after the change cannot lose the webhook; the doorbell is rung
+ * after it (a lost ring is left to the lease sweep).
  */
 export async function applyCarrierOptOut(
   ctx: ServiceContext,
   phone: string,
   evidence: { provider: string; errorCode?: string; errorMessage?: string },
 ): Promise<void> {
-  const result = await unsubscribePhone(ctx, phone, {
-    source: "carrier",
-    text: `${evidence.provider} error ${evidence.errorCode ?? ""}: ${evidence.errorMessage ?? "recipient opted out"}`,
-  });
-  if (result.changed) {
-    await emitWebhookEvent(ctx.env, ctx.tenantId, "contact.unsubscribed", {
-      contact_id: result.contactId,
+  const at = nowIso();
+  const hash = await hashPhone(ctx, phone);
+  const text = `${evidence.provider} error ${evidence.errorCode ?? ""}: ${evidence.errorMessage ?? "recipient opted out"}`;
+  const db = ctx.env.DB;
+  const results = await db.batch([
+    carrierOptOutWebhookStatement(
+      db,
+      ctx.tenantId,
       phone,
-      source: "carrier",
-    });
-  }
+      at,
+      consentWouldChange(ctx, phone, hash, "unsubscribed"),
+    ),
+    ...unsubscribeStatements(ctx, phone, hash, { source: "carrier", text, at }),
+  ]);
+  await ringWebhooks(ctx.env, writtenDeliveries(results, [0]));
 }

@@ -11,8 +11,7 @@ import { HttpProblem, invalidField, notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { transitionStatements } from "../messages/status";
-import { emitWebhookEvent } from "../webhooks/emit";
-import { messageWebhookData } from "./apply-status";
+import { messageWebhookStatement, ringWebhooks, writtenDeliveries } from "../webhooks/in-batch";
 import { type CarrierRow, findCarrier } from "./config";
 import { callbackOrigin } from "./urls";
 
@@ -287,17 +286,11 @@ export async function deleteCarrier({ ctx, input }: { ctx: ServiceContext; input
         at: now,
       }),
     );
+    // Their `message.failed` webhooks are written with the failures, then rung.
+    const hooks = pinned.slice(i, i + DELETE_CHUNK).map((m) => m.id);
+    stmts.push(messageWebhookStatement(ctx.env.DB, "message.failed", hooks, now));
     const results = await ctx.env.DB.batch(stmts);
-    const failed = pinned
-      .slice(i, i + DELETE_CHUNK)
-      .filter((_, j) => (results[j * 2]?.meta.changes ?? 0) === 1)
-      .map((m) => m.id);
-    if (failed.length > 0) {
-      const rows = await ctx.db.select().from(messages).where(inArray(messages.id, failed)).all();
-      for (const row of rows) {
-        await emitWebhookEvent(ctx.env, ctx.tenantId, "message.failed", messageWebhookData(row));
-      }
-    }
+    await ringWebhooks(ctx.env, writtenDeliveries(results, [stmts.length - 1]));
   }
   await ctx.db
     .update(messages)
