@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { joinBalanced, LEAF_HEIGHT, type Part } from "./sql-tree";
 
 /**
  * Segment filters: `{all: [...]}`, `{any: [...]}`, `{not: filter}` or a condition
@@ -237,43 +238,6 @@ function measure(f: Filter): { depth: number; conditions: number } {
     return { depth: inner.depth + 1, conditions: inner.conditions };
   }
   return { depth: 1, conditions: 1 };
-}
-
-interface Part {
-  sql: string;
-  height: number;
-}
-
-/** About the height of one condition's expression tree (a comparison over json_extract, negated: an OR). */
-const LEAF_HEIGHT = 4;
-
-/**
- * Joins parts with AND/OR as a binary tree that keeps their order (the placeholders follow the
- * parameters) and splits where the halves weigh the same (weight 2^height), so a deep part sits
- * near the root: the tree is about log2(Σ 2^height) high instead of one level per part.
- */
-function joinBalanced(parts: Part[], joiner: string): Part {
-  const weights = parts.map((p) => 2 ** Math.min(p.height, 60));
-  const join = (lo: number, hi: number): Part => {
-    if (hi - lo === 1) return parts[lo] as Part;
-    let total = 0;
-    for (let i = lo; i < hi; i++) total += weights[i] as number;
-    let left = 0;
-    let split = lo + 1;
-    let best = Number.POSITIVE_INFINITY;
-    for (let k = lo + 1; k < hi; k++) {
-      left += weights[k - 1] as number;
-      const diff = Math.abs(total - 2 * left);
-      if (diff < best) {
-        best = diff;
-        split = k;
-      }
-    }
-    const a = join(lo, split);
-    const b = join(split, hi);
-    return { sql: `(${a.sql}${joiner}${b.sql})`, height: Math.max(a.height, b.height) + 1 };
-  };
-  return join(0, parts.length);
 }
 
 export interface CompiledFilter {
