@@ -12,6 +12,7 @@ import { b64, twilioSign } from "../callbacks/helpers";
 import { BASE } from "../helpers/api";
 import { deliverWith, type FaultyEnv, faultyEnv, fetchWith, tickWith } from "../helpers/faults";
 import { newTenant, type TestTenant } from "../helpers/tenant";
+import { vonageSig } from "../inbound/helpers";
 
 const PHONE = "+12125550142";
 const OUR_NUMBER = "+12125550100";
@@ -189,23 +190,6 @@ async function telnyxRequest(t: TestTenant, text: string): Promise<() => Promise
 
 const VONAGE_SIGNATURE_SECRET = "vonage-signature-secret-0123456789";
 
-/** Vonage's SMS API request signature (HMAC-SHA256 variant), written out from Vonage's docs. */
-async function vonageSig(params: Record<string, string>): Promise<string> {
-  const base = Object.keys(params)
-    .sort()
-    .map((k) => `&${k}=${(params[k] ?? "").replace(/[&=]/g, "_")}`)
-    .join("");
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(VONAGE_SIGNATURE_SECRET),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(base)));
-  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 async function vonageRequest(t: TestTenant, text: string): Promise<() => Promise<Request>> {
   const carrier = await t.api.post<{ id: string }>("/v1/carriers", {
     provider: "vonage",
@@ -230,7 +214,7 @@ async function vonageRequest(t: TestTenant, text: string): Promise<() => Promise
       timestamp: String(Math.floor(Date.now() / 1000)),
       nonce: crypto.randomUUID(),
     };
-    params.sig = await vonageSig(params);
+    params.sig = await vonageSig(VONAGE_SIGNATURE_SECRET, params);
     return new Request(`${BASE}/callbacks/vonage/${carrier.body.id}/inbound`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },

@@ -98,3 +98,20 @@ export function fakeOutside() {
   });
   return requests;
 }
+
+/** Vonage's SMS API request signature (HMAC-SHA256 variant), written out from Vonage's docs. */
+export async function vonageSig(secret: string, params: Record<string, string>): Promise<string> {
+  const base = Object.keys(params)
+    .sort()
+    .map((k) => `&${k}=${(params[k] ?? "").replace(/[&=]/g, "_")}`)
+    .join("");
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(base)));
+  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -3,28 +3,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { call } from "../helpers/api";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 import { waitFor } from "../hooks/helpers";
+import { vonageSig } from "./helpers";
 
 const SIGNATURE_SECRET = "vonage-signature-secret-0123456789";
 const PHONE = "+12125550142";
 
 afterEach(() => vi.restoreAllMocks());
-
-/** Vonage's SMS API request signature (HMAC-SHA256 variant), written out from Vonage's docs. */
-async function vonageSig(params: Record<string, string>): Promise<string> {
-  const base = Object.keys(params)
-    .sort()
-    .map((k) => `&${k}=${(params[k] ?? "").replace(/[&=]/g, "_")}`)
-    .join("");
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(SIGNATURE_SECRET),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(base)));
-  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Vonage's SMS API at the HTTP boundary: POST /sms/json answers `{messages: [{status: "0", message-id}]}`. */
 function fakeVonage() {
@@ -77,7 +61,7 @@ async function inbound(carrierId: string, text: string, sig?: string) {
     timestamp: String(Math.floor(Date.now() / 1000)),
     nonce: crypto.randomUUID(),
   };
-  params.sig = sig ?? (await vonageSig(params));
+  params.sig = sig ?? (await vonageSig(SIGNATURE_SECRET, params));
   return call("POST", `/callbacks/vonage/${carrierId}/inbound`, {
     rawBody: new URLSearchParams(params).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded" },
