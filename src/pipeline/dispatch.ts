@@ -43,7 +43,7 @@ import { claimedByReceipt, claimStatements } from "./dispatch-claim";
 import { idempotentWrite, ledger, parkUntried } from "./dispatch-outage";
 import { holdQuiet, type QuietTenant } from "./dispatch-quiet";
 import { BatchWebhooks } from "./dispatch-webhooks";
-import { enqueueDispatch } from "./enqueue";
+import { enqueueDispatch, sendInChunks } from "./enqueue";
 import type { DispatchJob } from "./jobs";
 
 /** Tenant-wide segments per second when the tenant row has none. */
@@ -581,13 +581,10 @@ async function deferForTokens(env: Env, waiting: Waiting[], now: number): Promis
   )
     .bind(JSON.stringify(planned.map((p) => [p.w.cand.row.id, iso(now + p.delaySeconds * 1000)])))
     .run();
-  for (let i = 0; i < planned.length; i += 100) {
-    await env.DISPATCH_QUEUE.sendBatch(
-      planned
-        .slice(i, i + 100)
-        .map((p) => ({ body: { messageId: p.w.cand.row.id }, delaySeconds: p.delaySeconds })),
-    );
-  }
+  await sendInChunks<DispatchJob>(
+    env.DISPATCH_QUEUE,
+    planned.map((p) => ({ body: { messageId: p.w.cand.row.id }, delaySeconds: p.delaySeconds })),
+  );
   for (const p of planned) for (const m of p.w.cand.msgs) m.ack();
 }
 

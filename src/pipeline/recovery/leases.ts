@@ -11,12 +11,11 @@ import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { enqueueWebhookDeliveries } from "../../services/webhooks/emit";
 import { LEASE_GRACE_MS } from "../dispatch";
-import type { WorkJob } from "../jobs";
+import { enqueueWork } from "../enqueue";
 
 /** Rows re-enqueued per statement, and statements per kind per tick (the rest wait a tick). */
 const SWEEP_PAGE = 500;
 const SWEEP_MAX_PAGES = 20;
-const SEND_BATCH_MAX = 100;
 
 /**
  * Storefront deliveries left `received` or `processing` with a lease that ran out: released to
@@ -36,10 +35,10 @@ export async function sweepHookDeliveries(env: Env, now: number): Promise<number
     )
       .bind(iso(now), stale, SWEEP_PAGE)
       .all<{ id: string }>();
-    const jobs: { body: WorkJob }[] = results.map((r) => ({ body: { kind: "hook", deliveryId: r.id } }));
-    for (let j = 0; j < jobs.length; j += SEND_BATCH_MAX) {
-      await env.WORK_QUEUE.sendBatch(jobs.slice(j, j + SEND_BATCH_MAX));
-    }
+    await enqueueWork(
+      env,
+      results.map((r) => ({ kind: "hook", deliveryId: r.id })),
+    );
     total += results.length;
     if (results.length < SWEEP_PAGE) break;
   }

@@ -10,17 +10,12 @@
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { LEASE_GRACE_MS } from "../dispatch";
+import { enqueueWork } from "../enqueue";
 import type { WorkJob } from "../jobs";
 import { logTickFailure } from "../tick-parts";
 
 /** Runs or builds resumed per tick (the rest wait a tick). */
 const SWEEP_LIMIT = 200;
-const SEND_BATCH_MAX = 100;
-
-async function sendJobs(env: Env, jobs: WorkJob[]): Promise<void> {
-  for (let i = 0; i < jobs.length; i += SEND_BATCH_MAX)
-    await env.WORK_QUEUE.sendBatch(jobs.slice(i, i + SEND_BATCH_MAX).map((body) => ({ body })));
-}
 
 /** Runs still writing (`cursor` set) whose lease ran out: their continuation is sent again. */
 export async function sweepRuns(env: Env, now: number): Promise<number> {
@@ -33,7 +28,7 @@ export async function sweepRuns(env: Env, now: number): Promise<number> {
   )
     .bind(iso(now), iso(now - LEASE_GRACE_MS), SWEEP_LIMIT)
     .all<{ id: string }>();
-  await sendJobs(
+  await enqueueWork(
     env,
     results.map((r) => ({ kind: "run", runId: r.id })),
   );
@@ -51,7 +46,7 @@ export async function sweepDueBuilds(env: Env, now: number): Promise<number> {
   )
     .bind(iso(now), iso(now - LEASE_GRACE_MS), SWEEP_LIMIT)
     .all<{ program_id: string; tenant_id: string; build_id: string }>();
-  await sendJobs(
+  await enqueueWork(
     env,
     results.map((r) => ({
       kind: "due",

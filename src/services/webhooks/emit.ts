@@ -2,7 +2,7 @@ import { ALWAYS, type SqlGuard } from "../../db/guard";
 import type { Env } from "../../env";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import type { WorkJob } from "../../pipeline/jobs";
+import { enqueueWork } from "../../pipeline/enqueue";
 
 export const WEBHOOK_EVENT_TYPES = [
   "message.sent",
@@ -14,8 +14,6 @@ export const WEBHOOK_EVENT_TYPES = [
   "contact.subscribed",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
-const SEND_BATCH_MAX = 100;
 
 /** The enabled endpoints of the tenant subscribed to any of `types`, with the events each wants. */
 export async function listeningEndpoints(
@@ -112,8 +110,8 @@ export async function emitWebhookEvent(
 
 /** One work job per delivery id, in `sendBatch` chunks of ≤ 100 (each job claims its row, so extra rings are harmless). */
 export async function enqueueWebhookDeliveries(env: Pick<Env, "WORK_QUEUE">, ids: string[]): Promise<void> {
-  const jobs: { body: WorkJob }[] = ids.map((deliveryId) => ({ body: { kind: "webhook", deliveryId } }));
-  for (let i = 0; i < jobs.length; i += SEND_BATCH_MAX) {
-    await env.WORK_QUEUE.sendBatch(jobs.slice(i, i + SEND_BATCH_MAX));
-  }
+  await enqueueWork(
+    env,
+    ids.map((deliveryId) => ({ kind: "webhook", deliveryId })),
+  );
 }
