@@ -1,6 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { programs } from "../db/schema";
+import { occurrenceKey } from "../domain/rules/occurrence-key";
 import {
   addDays,
   birthdayInYear,
@@ -135,7 +136,7 @@ async function tickBirthday(tick: Tick, p: ProgramRow): Promise<void> {
           if (birthdayInYear(c.birthday, year) !== birthdayDate) continue;
           const due = localToUtc(d, at, zone);
           if (due <= tick.from || !sendable(p, due, tick.now, [c.createdAt])) continue;
-          occ.push({ contact: c, occurrenceKey: `${p.id}:${c.id}:${year}`, sendAt: iso(due) });
+          occ.push({ contact: c, occurrenceKey: occurrenceKey.birthday(p.id, c.id, year), sendAt: iso(due) });
         }
       }
       await sendInPages(tick, p, occ);
@@ -185,7 +186,11 @@ async function tickMaterialised(tick: Tick, p: ProgramRow): Promise<void> {
       const c = toContact(r);
       const due = Date.parse(r.d_due_at);
       if (members.has(c.id) && sendable(p, due, tick.now, [r.d_armed_at, c.createdAt])) {
-        occ.push({ contact: c, occurrenceKey: `${p.id}:${c.id}:${r.d_occurrence}`, sendAt: r.d_due_at });
+        occ.push({
+          contact: c,
+          occurrenceKey: occurrenceKey.dueRow(p.id, c.id, r.d_occurrence),
+          sendAt: r.d_due_at,
+        });
       }
       const next = p.trigger.type === "schedule" ? dueFor(p, c, tick.tenant, Math.max(due, tick.now)) : null;
       if (next) advance.push({ c: c.id, d: next.dueAt, o: next.occurrence });
@@ -231,7 +236,7 @@ async function tickFixedSchedule(tick: Tick, p: ProgramRow): Promise<void> {
         p,
         page.map((contact) => ({
           contact,
-          occurrenceKey: `${p.id}:${runIso}:${contact.id}`,
+          occurrenceKey: occurrenceKey.scheduleRun(p.id, runIso, contact.id),
           sendAt: runIso,
         })),
       );

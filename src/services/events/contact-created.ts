@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { contacts, programs } from "../../db/schema";
+import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { addMinutes, nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { inAudience } from "../programs/audience";
@@ -69,7 +70,7 @@ async function runCreatedTriggers(ctx: ServiceContext, created: ContactRow[]): P
           .filter((c) => members.has(c.id))
           .map((contact) => ({
             contact,
-            occurrenceKey: `${p.id}:${contact.id}:contact.created`,
+            occurrenceKey: occurrenceKey.contactCreated(p.id, contact.id),
             ...(delay > 0 ? { sendAt: addMinutes(contact.createdAt, delay) } : {}),
             event: { name: "contact.created", occurred_at: contact.createdAt },
           })),

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { contacts, programExits, programs, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
+import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { derivedId, newId } from "../../lib/ids";
 import { HttpProblem, invalidField } from "../../lib/problem";
 import { addMinutes, iso, nowIso } from "../../lib/time";
@@ -165,7 +166,7 @@ export async function runEventPrograms(
     const [created] = await sendOccurrences(ctx, p, tenant, [
       {
         contact,
-        occurrenceKey: `${p.id}:${contact.id}:${occurrence.key}`,
+        occurrenceKey: occurrenceKey.event(p.id, contact.id, occurrence.key),
         sendAt,
         event: { ...occurrence.data, name, id: occurrence.id, occurred_at: occurrence.at },
         eventId: occurrence.id,

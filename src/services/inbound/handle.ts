@@ -3,6 +3,7 @@ import { both, type SqlGuard } from "../../db/guard";
 import { classifyKeyword, type KeywordKind } from "../../domain/keywords";
 import { normalizePhone } from "../../domain/phone";
 import { classifyRevocation } from "../../domain/revocation";
+import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
@@ -61,7 +62,8 @@ async function inboundDeliveryId(inboundId: string, endpointId: string, type: We
   return `whd_${inboundId.slice(4, 13)}${digest.slice(0, 14)}`;
 }
 
-const replyKey = (sms: InboundSms, inboundId: string) => `inbound-reply:${sms.carrierMessageId ?? inboundId}`;
+const replyKey = (sms: InboundSms, inboundId: string) =>
+  occurrenceKey.keywordReply(sms.carrierMessageId ?? inboundId);
 
 /**
  * An inbound SMS from a verified carrier callback. Keywords (STOP/START/HELP families) and

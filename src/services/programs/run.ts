@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import { programRuns, programs } from "../../db/schema";
+import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import type { Env } from "../../env";
 import { derivedId, newId } from "../../lib/ids";
 import { HttpProblem } from "../../lib/problem";
@@ -100,7 +101,11 @@ async function writeRunPages(
         ctx,
         program,
         tenant,
-        page.map((contact) => ({ contact, occurrenceKey: `${program.id}:${runId}:${contact.id}`, runId })),
+        page.map((contact) => ({
+          contact,
+          occurrenceKey: occurrenceKey.manualRun(program.id, runId, contact.id),
+          runId,
+        })),
       );
     },
     { after, maxPages },
