@@ -8,6 +8,7 @@ import { errorResponses, HttpProblem, type ProblemCode, problemResponse } from "
 import { requireApiKey } from "./middleware/auth";
 import { IdempotencyKeyHeaderSchema } from "./middleware/idempotency";
 import { boundJsonDepth, limitBody, requestId, requireJson } from "./middleware/request";
+import { initServices } from "./middleware/services";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { callbackRoutes } from "./routes/callbacks";
 import { twilioInboundRoutes } from "./routes/callbacks/twilio-inbound";
@@ -68,6 +69,7 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
 
   app.use("*", requestId);
+  app.use("*", initServices);
   app.use("*", (c, next) => (c.req.path === "/docs" ? docsHeaders(c, next) : apiHeaders(c, next)));
   app.use("/v1/*", limitBody(API_BODY_LIMIT), requireJson);
   // Hooks: the depth scan reads no field and trusts nothing, so it may precede the signature check.

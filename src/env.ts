@@ -1,5 +1,6 @@
 import type { RateLimiter } from "./limits/rate-limiter";
 import type { DispatchJob, WorkJob } from "./pipeline/jobs";
+import type { BaseContext, ServiceContext } from "./services/context";
 
 /** Bindings of the Herald Worker (wrangler.toml, .dev.vars, secrets). */
 export interface Env {
@@ -29,6 +30,10 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     auth: AuthContext;
+    /** Bindings, one database handle and waitUntil, built once per request (middleware/services.ts). */
+    baseServices: BaseContext;
+    /** `baseServices` acting for the API key's tenant: set by requireApiKey once the tenant is known. */
+    services: ServiceContext;
   };
 };
 

@@ -3,19 +3,24 @@ import type { AppEnv, AuthContext } from "../env";
 import { timingSafeEqual } from "../lib/crypto";
 import { HttpProblem } from "../lib/problem";
 import { authenticateApiKey } from "../services/api-keys/authenticate";
+import { setTenantServices } from "./services";
 
 const bearer = (header: string | undefined): string | undefined => {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   return m?.[1];
 };
 
-/** Resolves the API key to its tenant. 401 for a missing, unknown or revoked key. */
+/**
+ * Resolves the API key to its tenant (`c.var.auth`) and sets the services acting for it
+ * (`c.var.services`). 401 for a missing, unknown or revoked key.
+ */
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));
   if (!token) throw new HttpProblem("unauthorized", "Send an API key as `Authorization: Bearer hk_live_…`");
   const auth = await authenticateApiKey(c.env, token, (p) => c.executionCtx.waitUntil(p));
   if (!auth) throw new HttpProblem("unauthorized", "The API key is unknown or revoked");
   c.set("auth", auth);
+  setTenantServices(c, auth.tenantId);
   await next();
 };
 

@@ -5,7 +5,6 @@ import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
 import { insertApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys/manage";
-import { serviceContext } from "../../services/context";
 import { ApiKeyListSchema, apiKeyView, CreateApiKeySchema, CreatedApiKeySchema } from "./schema";
 
 const tags = ["API keys"];
@@ -57,15 +56,15 @@ const revokeApiKeyRoute = createRoute({
 export const apiKeyRoutes = createRouter()
   .openapi(createApiKeyRoute, async (c) => {
     const auth = c.get("auth");
-    const { row, key } = await insertApiKey(serviceContext(c.env, auth.tenantId), c.req.valid("json"), auth);
+    const { row, key } = await insertApiKey(c.var.services, c.req.valid("json"), auth);
     return c.json({ ...apiKeyView(row), key }, 201);
   })
   .openapi(listApiKeysRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listApiKeys({ ctx: serviceContext(c.env, c.get("auth").tenantId), input });
+    const rows = await listApiKeys({ ctx: c.var.services, input });
     return c.json(page(rows, input.limit, apiKeyView), 200);
   })
   .openapi(revokeApiKeyRoute, async (c) => {
-    await revokeApiKey({ ctx: serviceContext(c.env, c.get("auth").tenantId), input: c.req.valid("param") });
+    await revokeApiKey({ ctx: c.var.services, input: c.req.valid("param") });
     return c.body(null, 204);
   });

@@ -6,12 +6,11 @@ import { parseVonageStatus, verifyVonageRequest, vonageParams } from "../../carr
 import { createRouter } from "../../lib/openapi";
 import { limitBody } from "../../middleware/request";
 import { applyCarrierOptOut, applyStatusUpdate } from "../../services/carriers/apply-status";
+import { type CallbackCarrier, callbackCarrier } from "../../services/carriers/callback";
 import { handleInboundSms } from "../../services/inbound/handle";
 import {
   CALLBACK_BODY_LIMIT,
-  type CallbackCarrier,
   CarrierIdParam,
-  callbackCarrier,
   callbackResponses,
   callbackTags,
   forbiddenSignature,
@@ -148,7 +147,7 @@ async function applyUpdate(carrier: CallbackCarrier, update: CarrierStatusUpdate
 }
 
 router.post("/callbacks/twilio/:carrier_id/status", async (c) => {
-  const carrier = await callbackCarrier(c.env, "twilio", c.req.param("carrier_id"));
+  const carrier = await callbackCarrier(c.var.baseServices, "twilio", c.req.param("carrier_id"));
   const raw = await rawText(c.req.raw);
   if (
     !(await verifyTwilioRequest(carrier.config, c.req.raw, raw, publicCallbackUrl(carrier.row, c.req.url)))
@@ -160,7 +159,7 @@ router.post("/callbacks/twilio/:carrier_id/status", async (c) => {
 });
 
 router.post("/callbacks/telnyx/:carrier_id", async (c) => {
-  const carrier = await callbackCarrier(c.env, "telnyx", c.req.param("carrier_id"));
+  const carrier = await callbackCarrier(c.var.baseServices, "telnyx", c.req.param("carrier_id"));
   const raw = await rawText(c.req.raw);
   if (!(await verifyTelnyxRequest(carrier.config, c.req.raw, raw))) throw forbiddenSignature("Telnyx");
   let body: unknown;
@@ -179,7 +178,7 @@ router.post("/callbacks/telnyx/:carrier_id", async (c) => {
 });
 
 router.post("/callbacks/vonage/:carrier_id/status", async (c) => {
-  const carrier = await callbackCarrier(c.env, "vonage", c.req.param("carrier_id"));
+  const carrier = await callbackCarrier(c.var.baseServices, "vonage", c.req.param("carrier_id"));
   const raw = await rawText(c.req.raw);
   if (!(await verifyVonageRequest(carrier.config, c.req.raw, raw))) throw forbiddenSignature("Vonage");
   const params = vonageParams(c.req.header("content-type") ?? null, raw);

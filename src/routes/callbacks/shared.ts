@@ -1,9 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import type { CarrierConfig, Provider } from "../../carriers/types";
-import type { Env } from "../../env";
-import { errorResponses, HttpProblem, notFound } from "../../lib/problem";
-import { type CarrierRow, findCarrierForCallback, loadCarrierConfig } from "../../services/carriers/config";
-import { type ServiceContext, serviceContext } from "../../services/context";
+import { errorResponses, HttpProblem } from "../../lib/problem";
+import type { CarrierRow } from "../../services/carriers/config";
 
 /** Carrier callbacks are bounded like storefront hooks. */
 export const CALLBACK_BODY_LIMIT = 256 * 1024;
@@ -39,30 +36,6 @@ export const callbackResponses = {
   204: { description: "Accepted (also for duplicates and for states that change nothing)" },
   ...errorResponses(403, 404, 413),
 };
-
-export interface CallbackCarrier {
-  row: CarrierRow;
-  config: CarrierConfig;
-  ctx: ServiceContext;
-}
-
-/**
- * The carrier a callback URL names, deleted or not (a deleted carrier's callbacks still verify),
- * with its credentials decrypted and a service context for its tenant. 404 when unknown or of
- * another provider.
- */
-export async function callbackCarrier(
-  env: Env,
-  provider: Provider,
-  carrierId: string,
-  waitUntil?: (p: Promise<unknown>) => void,
-): Promise<CallbackCarrier> {
-  const base = serviceContext(env, "", waitUntil);
-  const row = await findCarrierForCallback(base, carrierId);
-  if (!row || row.provider !== provider) throw notFound("Carrier");
-  const ctx = serviceContext(env, row.tenantId, waitUntil);
-  return { row, config: await loadCarrierConfig(ctx, row), ctx };
-}
 
 /** The URL the carrier was given (and signed): the carrier's callback origin + path + query. */
 export function publicCallbackUrl(row: Pick<CarrierRow, "callbackOrigin">, requestUrl: string): string {

@@ -3,11 +3,11 @@ import { parseTwilioInbound, verifyTwilioRequest } from "../../carriers/twilio/w
 import { createRouter } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
 import { limitBody } from "../../middleware/request";
+import { callbackCarrier } from "../../services/carriers/callback";
 import { handleInboundSms } from "../../services/inbound/handle";
 import {
   CALLBACK_BODY_LIMIT,
   CarrierIdParam,
-  callbackCarrier,
   callbackTags,
   forbiddenSignature,
   publicCallbackUrl,
@@ -68,9 +68,7 @@ router.use("/callbacks/twilio/:carrier_id/inbound", limitBody(CALLBACK_BODY_LIMI
 router.openAPIRegistry.registerPath(twilioInboundRoute);
 
 router.post("/callbacks/twilio/:carrier_id/inbound", async (c) => {
-  const carrier = await callbackCarrier(c.env, "twilio", c.req.param("carrier_id"), (p) =>
-    c.executionCtx.waitUntil(p),
-  );
+  const carrier = await callbackCarrier(c.var.baseServices, "twilio", c.req.param("carrier_id"));
   // Read as bytes: workerd warns about .text() on a form body, and the signature needs the exact text.
   const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   if (

@@ -2,11 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { parseVonageInbound, verifyVonageRequest, vonageParams } from "../../carriers/vonage/webhooks";
 import { createRouter } from "../../lib/openapi";
 import { limitBody } from "../../middleware/request";
+import { callbackCarrier } from "../../services/carriers/callback";
 import { handleInboundSms } from "../../services/inbound/handle";
 import {
   CALLBACK_BODY_LIMIT,
   CarrierIdParam,
-  callbackCarrier,
   callbackResponses,
   callbackTags,
   forbiddenSignature,
@@ -54,9 +54,7 @@ router.use("/callbacks/vonage/:carrier_id/inbound", limitBody(CALLBACK_BODY_LIMI
 router.openAPIRegistry.registerPath(vonageInboundRoute);
 
 router.post("/callbacks/vonage/:carrier_id/inbound", async (c) => {
-  const carrier = await callbackCarrier(c.env, "vonage", c.req.param("carrier_id"), (p) =>
-    c.executionCtx.waitUntil(p),
-  );
+  const carrier = await callbackCarrier(c.var.baseServices, "vonage", c.req.param("carrier_id"));
   // Read as bytes: workerd warns about .text() on a form body, and the signature needs the exact text.
   const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   if (!(await verifyVonageRequest(carrier.config, c.req.raw, raw))) throw forbiddenSignature("Vonage");

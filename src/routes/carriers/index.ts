@@ -11,7 +11,6 @@ import {
   listCarriers,
   updateCarrier,
 } from "../../services/carriers/manage";
-import { serviceContext } from "../../services/context";
 import {
   CarrierListSchema,
   CarrierSchema,
@@ -105,30 +104,30 @@ const deleteCarrierRoute = createRoute({
 
 export const carrierRoutes = createRouter()
   .openapi(createCarrierRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const row = await createCarrier({ ctx, input: c.req.valid("json"), requestUrl: c.req.url });
     return c.json(carrierView(row), 201);
   })
   .openapi(listCarriersRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listCarriers({ ctx: serviceContext(c.env, c.get("auth").tenantId), input });
+    const rows = await listCarriers({ ctx: c.var.services, input });
     return c.json(page(rows, input.limit, carrierView), 200);
   })
   .openapi(getCarrierRoute, async (c) => {
     const row = await getCarrier({
-      ctx: serviceContext(c.env, c.get("auth").tenantId),
+      ctx: c.var.services,
       input: c.req.valid("param"),
     });
     return c.json(carrierView(row), 200);
   })
   .openapi(updateCarrierRoute, async (c) => {
     const row = await updateCarrier({
-      ctx: serviceContext(c.env, c.get("auth").tenantId),
+      ctx: c.var.services,
       input: { id: c.req.valid("param").id, patch: c.req.valid("json") },
     });
     return c.json(carrierView(row), 200);
   })
   .openapi(deleteCarrierRoute, async (c) => {
-    await deleteCarrier({ ctx: serviceContext(c.env, c.get("auth").tenantId), input: c.req.valid("param") });
+    await deleteCarrier({ ctx: c.var.services, input: c.req.valid("param") });
     return c.body(null, 204);
   });

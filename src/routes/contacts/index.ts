@@ -7,7 +7,6 @@ import { idempotency } from "../../middleware/idempotency";
 import { deleteContact, getContact, listContacts, patchContact } from "../../services/contacts/manage";
 import { type ContactInput, upsertContact, upsertContacts } from "../../services/contacts/upsert";
 import { contactView } from "../../services/contacts/view";
-import { serviceContext } from "../../services/context";
 import {
   BatchInputSchema,
   BatchResultSchema,
@@ -143,7 +142,7 @@ function rowErrors(
 
 export const contactRoutes = createRouter()
   .openapi(upsertContactRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId, (p) => c.executionCtx.waitUntil(p));
+    const ctx = c.var.services;
     const { contact, created } = await upsertContact(ctx, c.req.valid("json"), {
       source: "api",
       defaultMarketingOptIn: true,
@@ -151,7 +150,7 @@ export const contactRoutes = createRouter()
     return created ? c.json(contactView(contact), 201) : c.json(contactView(contact), 200);
   })
   .openapi(batchRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId, (p) => c.executionCtx.waitUntil(p));
+    const ctx = c.var.services;
     const rows = c.req.valid("json").contacts;
     const failed: { index: number; errors: FieldError[] }[] = [];
     const valid: { index: number; input: ContactInput }[] = [];
@@ -178,7 +177,7 @@ export const contactRoutes = createRouter()
   })
   .openapi(listContactsRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listContacts(serviceContext(c.env, c.get("auth").tenantId), input);
+    const rows = await listContacts(c.var.services, input);
     const now = new Date();
     return c.json(
       page(rows, input.limit, (r) => contactView(r, now)),
@@ -186,15 +185,15 @@ export const contactRoutes = createRouter()
     );
   })
   .openapi(getContactRoute, async (c) => {
-    const row = await getContact(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    const row = await getContact(c.var.services, c.req.valid("param").id);
     return c.json(contactView(row), 200);
   })
   .openapi(patchContactRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId, (p) => c.executionCtx.waitUntil(p));
+    const ctx = c.var.services;
     const row = await patchContact(ctx, c.req.valid("param").id, c.req.valid("json"));
     return c.json(contactView(row), 200);
   })
   .openapi(deleteContactRoute, async (c) => {
-    await deleteContact(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    await deleteContact(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   });

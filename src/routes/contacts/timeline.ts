@@ -4,7 +4,6 @@ import { ListQuerySchema, listOf, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { TimestampSchema } from "../../lib/validators";
 import { requireScope } from "../../middleware/auth";
-import { serviceContext } from "../../services/context";
 import { contactTimeline, type TimelineEntry } from "../../services/timeline/timeline";
 
 const at = TimestampSchema.openapi({
@@ -116,10 +115,6 @@ const view = ({ createdAt: _c, ...entry }: TimelineEntry & { createdAt: string }
 
 export const timelineRoutes = createRouter().openapi(timelineRoute, async (c) => {
   const input = c.req.valid("query");
-  const { rows } = await contactTimeline(
-    serviceContext(c.env, c.get("auth").tenantId),
-    c.req.valid("param").id,
-    input,
-  );
+  const { rows } = await contactTimeline(c.var.services, c.req.valid("param").id, input);
   return c.json(page(rows, input.limit, view) as z.infer<typeof TimelineSchema>, 200);
 });

@@ -3,7 +3,6 @@ import { apiKeySecurity, createRouter, json } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
-import { serviceContext } from "../../services/context";
 import { ingestEvent } from "../../services/events/ingest";
 import { CreateEventSchema, EventResultSchema } from "./schema";
 
@@ -26,7 +25,7 @@ const createEventRoute = createRoute({
 });
 
 export const eventRoutes = createRouter().openapi(createEventRoute, async (c) => {
-  const ctx = serviceContext(c.env, c.get("auth").tenantId, (p) => c.executionCtx.waitUntil(p));
+  const ctx = c.var.services;
   // The Idempotency-Key is the event's identity when the body has no `id` (PRODUCT.md, Events): a
   // retry after a 5xx (whose key the idempotency layer released) finds the same event.
   const key = c.req.header("idempotency-key");

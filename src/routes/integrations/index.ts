@@ -4,7 +4,6 @@ import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
-import { serviceContext } from "../../services/context";
 import {
   createIntegration,
   deleteIntegration,
@@ -85,7 +84,7 @@ const deleteIntegrationRoute = createRoute({
 
 export const integrationRoutes = createRouter()
   .openapi(createIntegrationRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const origin = publicOrigin(c.env, c.req.url);
     const { row, secret } = await createIntegration(ctx, c.req.valid("json"));
     return c.json({ ...integrationView(row, origin), ...(secret ? { secret } : {}) }, 201);
@@ -93,17 +92,17 @@ export const integrationRoutes = createRouter()
   .openapi(listIntegrationsRoute, async (c) => {
     const input = c.req.valid("query");
     const origin = publicOrigin(c.env, c.req.url);
-    const rows = await listIntegrations(serviceContext(c.env, c.get("auth").tenantId), input);
+    const rows = await listIntegrations(c.var.services, input);
     return c.json(
       page(rows, input.limit, (r) => integrationView(r, origin)),
       200,
     );
   })
   .openapi(getIntegrationRoute, async (c) => {
-    const row = await getIntegration(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    const row = await getIntegration(c.var.services, c.req.valid("param").id);
     return c.json(integrationView(row, publicOrigin(c.env, c.req.url)), 200);
   })
   .openapi(deleteIntegrationRoute, async (c) => {
-    await deleteIntegration(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    await deleteIntegration(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   });

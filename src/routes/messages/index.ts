@@ -4,7 +4,6 @@ import { page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { IdempotencyKeyHeaderSchema, idempotency } from "../../middleware/idempotency";
-import { serviceContext } from "../../services/context";
 import { cancelMessage, getMessageWithEvents, listMessages } from "../../services/messages/read";
 import { sendApiMessage } from "../../services/messages/send";
 import {
@@ -90,12 +89,12 @@ const cancelMessageRoute = createRoute({
 
 export const messageRoutes = createRouter()
   .openapi(sendMessageRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId, (p) => c.executionCtx.waitUntil(p));
+    const ctx = c.var.services;
     const row = await sendApiMessage(ctx, c.req.valid("json"));
     return c.json(messageView(row), 202);
   })
   .openapi(getMessageRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const { message, events } = await getMessageWithEvents(ctx, c.req.valid("param").id);
     return c.json(
       {
@@ -111,10 +110,10 @@ export const messageRoutes = createRouter()
   })
   .openapi(listMessagesRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listMessages(serviceContext(c.env, c.get("auth").tenantId), input);
+    const rows = await listMessages(c.var.services, input);
     return c.json(page(rows, input.limit, messageView), 200);
   })
   .openapi(cancelMessageRoute, async (c) => {
-    const row = await cancelMessage(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    const row = await cancelMessage(c.var.services, c.req.valid("param").id);
     return c.json(messageView(row), 200);
   });

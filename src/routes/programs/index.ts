@@ -4,7 +4,6 @@ import { decodeCursor, ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
-import { serviceContext } from "../../services/context";
 import { previewProgram } from "../../services/programs/preview";
 import {
   archiveProgram,
@@ -156,44 +155,41 @@ const statsRoute = createRoute({
   },
 });
 
-const ctxOf = (c: { env: Parameters<typeof serviceContext>[0]; get: (k: "auth") => { tenantId: string } }) =>
-  serviceContext(c.env, c.get("auth").tenantId);
-
 export const programRoutes = createRouter()
   .openapi(createProgramRoute, async (c) => {
-    const row = await createProgram(ctxOf(c), c.req.valid("json"));
+    const row = await createProgram(c.var.services, c.req.valid("json"));
     return c.json(programView(row), 201);
   })
   .openapi(listProgramsRoute, async (c) => {
     const q = c.req.valid("query");
-    const rows = await listPrograms(ctxOf(c), { limit: q.limit, cursor: decodeCursor(q.cursor) });
+    const rows = await listPrograms(c.var.services, { limit: q.limit, cursor: decodeCursor(q.cursor) });
     return c.json(page(rows, q.limit, programView), 200);
   })
   .openapi(getProgramRoute, async (c) => {
-    const row = await getProgram(ctxOf(c), c.req.valid("param").id);
+    const row = await getProgram(c.var.services, c.req.valid("param").id);
     return c.json(programView(row), 200);
   })
   .openapi(updateProgramRoute, async (c) => {
-    const row = await updateProgram(ctxOf(c), c.req.valid("param").id, c.req.valid("json"));
+    const row = await updateProgram(c.var.services, c.req.valid("param").id, c.req.valid("json"));
     return c.json(programView(row), 200);
   })
   .openapi(archiveProgramRoute, async (c) => {
-    await archiveProgram(ctxOf(c), c.req.valid("param").id);
+    await archiveProgram(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   })
   .openapi(previewProgramRoute, async (c) => {
     const body = (c.req.valid("json") as object | undefined) ?? {};
-    const preview = await previewProgram(ctxOf(c), c.req.valid("param").id, body);
+    const preview = await previewProgram(c.var.services, c.req.valid("param").id, body);
     return c.json(preview, 200);
   })
   .openapi(runProgramRoute, async (c) => {
     // The Idempotency-Key names the run: a retry after a 5xx (the key released) continues it.
-    const run = await runProgram(ctxOf(c), c.req.valid("param").id, {
+    const run = await runProgram(c.var.services, c.req.valid("param").id, {
       idempotencyKey: c.req.header("idempotency-key") ?? null,
     });
     return c.json(run, 202);
   })
   .openapi(statsRoute, async (c) => {
-    const stats = await programStats(ctxOf(c), c.req.valid("param").id);
+    const stats = await programStats(c.var.services, c.req.valid("param").id);
     return c.json(stats, 200);
   });

@@ -6,7 +6,6 @@ import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
 import { contactView } from "../../services/contacts/view";
-import { serviceContext } from "../../services/context";
 import {
   countMatching,
   createSegment,
@@ -137,12 +136,12 @@ const previewSegmentRoute = createRoute({
 
 export const segmentRoutes = createRouter()
   .openapi(createSegmentRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const row = await createSegment(ctx, c.req.valid("json"));
     return c.json(segmentView(row, await countMatching(ctx, row.filter as Filter)), 201);
   })
   .openapi(previewSegmentRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const { filter } = c.req.valid("json");
     const [n, sample] = await Promise.all([
       countMatching(ctx, filter),
@@ -153,19 +152,19 @@ export const segmentRoutes = createRouter()
   })
   .openapi(listSegmentsRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listSegments(serviceContext(c.env, c.get("auth").tenantId), input);
+    const rows = await listSegments(c.var.services, input);
     return c.json(
       page(rows, input.limit, (r) => segmentView(r)),
       200,
     );
   })
   .openapi(getSegmentRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const row = await getSegment(ctx, c.req.valid("param").id);
     return c.json(segmentView(row, await countMatching(ctx, row.filter as Filter)), 200);
   })
   .openapi(segmentContactsRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const input = c.req.valid("query");
     const row = await getSegment(ctx, c.req.valid("param").id);
     const rows = await listMatching(ctx, row.filter as Filter, input);
@@ -176,11 +175,11 @@ export const segmentRoutes = createRouter()
     );
   })
   .openapi(updateSegmentRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const row = await updateSegment(ctx, c.req.valid("param").id, c.req.valid("json"));
     return c.json(segmentView(row, await countMatching(ctx, row.filter as Filter)), 200);
   })
   .openapi(deleteSegmentRoute, async (c) => {
-    await deleteSegment(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    await deleteSegment(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   });

@@ -1,9 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createDb } from "../../db/client";
 import { apiKeySecurity, createRouter, json } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
 import { requireAdmin, requireScope } from "../../middleware/auth";
-import { serviceContext } from "../../services/context";
 import { createTenant, getTenant, updateTenant } from "../../services/tenants/tenants";
 import {
   CreatedTenantSchema,
@@ -59,14 +57,14 @@ const updateTenantRoute = createRoute({
 export const tenantRoutes = createRouter()
   .openapi(createTenantRoute, async (c) => {
     const input = c.req.valid("json");
-    const { tenant, apiKey } = await createTenant({ env: c.env, db: createDb(c.env.DB) }, input);
+    const { tenant, apiKey } = await createTenant(c.var.baseServices, input);
     return c.json({ tenant: tenantView(tenant), api_key: apiKey }, 201);
   })
   .openapi(getTenantRoute, async (c) => {
-    const tenant = await getTenant(serviceContext(c.env, c.get("auth").tenantId));
+    const tenant = await getTenant(c.var.services);
     return c.json(tenantView(tenant), 200);
   })
   .openapi(updateTenantRoute, async (c) => {
-    const tenant = await updateTenant(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("json"));
+    const tenant = await updateTenant(c.var.services, c.req.valid("json"));
     return c.json(tenantView(tenant), 200);
   });

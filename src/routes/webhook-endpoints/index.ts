@@ -4,7 +4,6 @@ import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
-import { serviceContext } from "../../services/context";
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -121,40 +120,29 @@ const listDeliveriesRoute = createRoute({
 
 export const webhookEndpointRoutes = createRouter()
   .openapi(createEndpointRoute, async (c) => {
-    const ctx = serviceContext(c.env, c.get("auth").tenantId);
+    const ctx = c.var.services;
     const { row, secret } = await createWebhookEndpoint(ctx, c.req.valid("json"));
     return c.json({ ...webhookEndpointView(row), secret }, 201);
   })
   .openapi(listEndpointsRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listWebhookEndpoints(serviceContext(c.env, c.get("auth").tenantId), input);
+    const rows = await listWebhookEndpoints(c.var.services, input);
     return c.json(page(rows, input.limit, webhookEndpointView), 200);
   })
   .openapi(getEndpointRoute, async (c) => {
-    const row = await getWebhookEndpoint(
-      serviceContext(c.env, c.get("auth").tenantId),
-      c.req.valid("param").id,
-    );
+    const row = await getWebhookEndpoint(c.var.services, c.req.valid("param").id);
     return c.json(webhookEndpointView(row), 200);
   })
   .openapi(updateEndpointRoute, async (c) => {
-    const row = await updateWebhookEndpoint(
-      serviceContext(c.env, c.get("auth").tenantId),
-      c.req.valid("param").id,
-      c.req.valid("json"),
-    );
+    const row = await updateWebhookEndpoint(c.var.services, c.req.valid("param").id, c.req.valid("json"));
     return c.json(webhookEndpointView(row), 200);
   })
   .openapi(deleteEndpointRoute, async (c) => {
-    await deleteWebhookEndpoint(serviceContext(c.env, c.get("auth").tenantId), c.req.valid("param").id);
+    await deleteWebhookEndpoint(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   })
   .openapi(listDeliveriesRoute, async (c) => {
     const input = c.req.valid("query");
-    const rows = await listWebhookDeliveries(
-      serviceContext(c.env, c.get("auth").tenantId),
-      c.req.valid("param").id,
-      input,
-    );
+    const rows = await listWebhookDeliveries(c.var.services, c.req.valid("param").id, input);
     return c.json(page(rows, input.limit, webhookDeliveryView), 200);
   });
