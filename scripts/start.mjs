@@ -21,7 +21,7 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 // CLOUDFLARE_CF_FETCH_ENABLED=false: miniflare would otherwise try to download `Request.cf` data,
 // which fails offline (harmlessly, but slowly and noisily).
-// --var ENVIRONMENT:development: the committed wrangler.toml says production; this is local
+// --var ENVIRONMENT:development: the committed wrangler.jsonc says production; this is local
 // development (also with a .dev.vars made before it carried ENVIRONMENT).
 const dev = spawn(
   bin("wrangler"),

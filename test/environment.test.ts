@@ -4,19 +4,18 @@ import { describe, expect, it } from "vitest";
 import devVarsExample from "../.dev.vars.example?raw";
 import pkg from "../package.json";
 import worker from "../src/index";
-import wranglerToml from "../wrangler.toml?raw";
+import wranglerJsonc from "../wrangler.jsonc?raw";
 import { BASE } from "./helpers/api";
 import { newTenant } from "./helpers/tenant";
 
-/** `KEY = "value"` of the top-level [vars] table. */
-function tomlVar(toml: string, key: string): string | undefined {
-  const vars = /^\[vars\]\n([\s\S]*?)(?=^\[)/m.exec(toml)?.[1] ?? "";
-  return new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, "m").exec(vars)?.[1];
+/** wrangler.jsonc parsed: its comments are whole `//` lines, dropped with any trailing commas. */
+function parseJsonc(text: string): { vars?: Record<string, unknown> } {
+  return JSON.parse(text.replace(/^\s*\/\/.*$/gm, "").replace(/,(\s*[}\]])/g, "$1"));
 }
 
 describe("environment", () => {
-  it("the committed wrangler.toml deploys production; a plain `wrangler deploy` is production", () => {
-    expect(tomlVar(wranglerToml, "ENVIRONMENT")).toBe("production");
+  it("the committed wrangler.jsonc deploys production; a plain `wrangler deploy` is production", () => {
+    expect(parseJsonc(wranglerJsonc).vars?.ENVIRONMENT).toBe("production");
     expect(pkg.scripts.deploy).toBe("wrangler deploy");
   });
 

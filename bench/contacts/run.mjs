@@ -113,7 +113,7 @@ async function main() {
       persist,
       "--log-level",
       "warn",
-      // The committed wrangler.toml says production; this is local development.
+      // The committed wrangler.jsonc says production; this is local development.
       "--var",
       "ENVIRONMENT:development",
     ],

@@ -123,20 +123,20 @@ export function devVars() {
 }
 
 /**
- * A frozen copy of the Worker (src, migrations, wrangler.toml, .dev.vars) to run `wrangler dev` on:
+ * A frozen copy of the Worker (src, migrations, wrangler.jsonc, .dev.vars) to run `wrangler dev` on:
  * wrangler restarts the Worker whenever a watched file changes, which must not happen mid-measurement.
  */
 function snapshot(dir) {
   devVars();
   const app = join(dir, "app");
   // A restart on kept state runs the same frozen copy again.
-  if (existsSync(join(app, "wrangler.toml"))) return join(app, "wrangler.toml");
+  if (existsSync(join(app, "wrangler.jsonc"))) return join(app, "wrangler.jsonc");
   mkdirSync(app, { recursive: true });
-  for (const entry of ["src", "migrations", "wrangler.toml", ".dev.vars", "package.json", "tsconfig.json"]) {
+  for (const entry of ["src", "migrations", "wrangler.jsonc", ".dev.vars", "package.json", "tsconfig.json"]) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(app, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, "node_modules"), join(app, "node_modules"), "dir");
-  return join(app, "wrangler.toml");
+  return join(app, "wrangler.jsonc");
 }
 
 /**
@@ -171,7 +171,7 @@ export async function startWrangler({
   const log = createWriteStream(join(dir, "wrangler.log"), { flags: keepState ? "a" : "w" });
   const port = await freePort();
   const inspectorPort = await freePort();
-  // The committed wrangler.toml says production; benchmarks are local development (loopback doubles).
+  // The committed wrangler.jsonc says production; benchmarks are local development (loopback doubles).
   const varArgs = Object.entries({ ENVIRONMENT: "development", ...vars }).flatMap(([k, v]) => [
     "--var",
     `${k}:${v}`,

@@ -80,7 +80,7 @@ async function main(double) {
   const h = await startWrangler({ name: "fanout-herald", migrate: true });
   const b = await startWrangler({
     name: "fanout-bare",
-    config: join(ROOT, "bench/fanout/bare-worker/wrangler.toml"),
+    config: join(ROOT, "bench/fanout/bare-worker/wrangler.jsonc"),
     vars: { DOUBLE_URL: double.url },
     readyPath: "/",
   });

@@ -6,7 +6,7 @@
 //   node bench/latency/run.mjs      (BENCH_LATENCY_RATE=20 per second, BENCH_LATENCY_SECONDS=30)
 //
 // The Worker is bundled once and served as built (no rebuilds mid-run). It runs twice: with the
-// committed wrangler.toml settings, and with queue consumers at `max_batch_timeout = 0` (the
+// committed wrangler.jsonc settings, and with queue consumers at `max_batch_timeout = 0` (the
 // consumer's batch wait is the largest part of the latency), so that setting's effect is measured.
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -145,30 +145,37 @@ function buildBundle() {
 }
 
 /**
- * A copy of wrangler.toml (with .dev.vars beside it) serving the prebuilt bundle; with
+ * A copy of wrangler.jsonc (with .dev.vars beside it) serving the prebuilt bundle; with
  * `dispatchWaitSeconds`, the dispatch consumer's `max_batch_timeout` is set to it.
  */
 function benchConfig(name, bundleDir, dispatchWaitSeconds) {
   const dir = join(ROOT, "bench/.tmp", `latency-config-${name}`);
   mkdirSync(dir, { recursive: true });
-  let toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
-    .replace(
-      /^main = "src\/index.ts"/m,
-      `main = "${relative(dir, join(bundleDir, "index.js"))}"\nno_bundle = true`,
-    )
-    .replace(
-      /^migrations_dir = "migrations"/m,
-      `migrations_dir = "${relative(dir, join(ROOT, "migrations"))}"`,
-    );
+  const edit = (text, pattern, replacement) => {
+    if (!pattern.test(text)) throw new Error(`wrangler.jsonc: ${pattern} not found`);
+    return text.replace(pattern, replacement);
+  };
+  let jsonc = readFileSync(join(ROOT, "wrangler.jsonc"), "utf8");
+  jsonc = edit(
+    jsonc,
+    /^(\s*)"main": "src\/index.ts",/m,
+    `$1"main": ${JSON.stringify(relative(dir, join(bundleDir, "index.js")))},\n$1"no_bundle": true,`,
+  );
+  jsonc = edit(
+    jsonc,
+    /"migrations_dir": "migrations"/,
+    `"migrations_dir": ${JSON.stringify(relative(dir, join(ROOT, "migrations")))}`,
+  );
   if (dispatchWaitSeconds !== undefined) {
-    toml = toml.replace(
-      /(queue = "herald-dispatch"\nmax_batch_size = \d+\n)max_batch_timeout = \d+/,
-      `$1max_batch_timeout = ${dispatchWaitSeconds}`,
+    jsonc = edit(
+      jsonc,
+      /("queue": "herald-dispatch",\s*"max_batch_size": \d+,\s*)"max_batch_timeout": \d+/,
+      `$1"max_batch_timeout": ${dispatchWaitSeconds}`,
     );
   }
-  writeFileSync(join(dir, "wrangler.toml"), toml);
+  writeFileSync(join(dir, "wrangler.jsonc"), jsonc);
   copyFileSync(join(ROOT, ".dev.vars"), join(dir, ".dev.vars"));
-  return join(dir, "wrangler.toml");
+  return join(dir, "wrangler.jsonc");
 }
 
 async function run(label, config) {
@@ -285,7 +292,7 @@ async function main() {
     "latency",
     `Run: \`node bench/latency/run.mjs\` on ${new Date().toISOString().slice(0, 10)} (2 cores shared with other work, \`wrangler dev\` local D1/Queues, loopback Twilio-shaped double, contacts outside quiet hours).
 ${RATE} requests/s for ${SECONDS} s per pipeline (${WARMUP} warm-up requests excluded). Latency = arrival of the carrier request at the double − start of the HTTP request that caused it.
-The Worker is bundled once and served as built. Each configuration is measured with its own baseline in the same \`wrangler dev\`: "committed" is wrangler.toml as it is (dispatch consumer \`max_batch_timeout = 0\`); "wait-1s" is a copy whose dispatch consumer waits up to 1 s for a batch.
+The Worker is bundled once and served as built. Each configuration is measured with its own baseline in the same \`wrangler dev\`: "committed" is wrangler.jsonc as it is (dispatch consumer \`max_batch_timeout = 0\`); "wait-1s" is a copy whose dispatch consumer waits up to 1 s for a batch.
 
 | config | pipeline | sent | reached the double | p50 (ms) | p99 (ms) | max (ms) | HTTP answer p50 / p99 (ms) |
 |---|---|---|---|---|---|---|---|

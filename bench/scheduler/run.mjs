@@ -92,7 +92,7 @@ async function startWrangler(name) {
       persist,
       "--log-level",
       "log",
-      // The committed wrangler.toml says production; this is local development.
+      // The committed wrangler.jsonc says production; this is local development.
       "--var",
       "ENVIRONMENT:development",
     ],

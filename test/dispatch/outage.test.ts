@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 const MIN = 60_000;
-const MAX_RETRIES = 8; // wrangler.toml, herald-dispatch
+const MAX_RETRIES = 8; // wrangler.jsonc, herald-dispatch
 
 /** A binding that is down: every call throws (wraps the real binding's shape, never Herald's code). */
 function down<T extends object>(binding: T): T {

@@ -25,7 +25,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const MAX_RETRIES = 8; // wrangler.toml, herald-dispatch
+const MAX_RETRIES = 8; // wrangler.jsonc, herald-dispatch
 const MIN = 60_000;
 
 const RECEIVER_HOST = "receiver.example.com";

@@ -43,7 +43,7 @@ export type FaultTarget =
 export const QUEUE_BINDINGS = ["DISPATCH_QUEUE", "DISPATCH_DLQ", "WORK_QUEUE", "WORK_DLQ"] as const;
 type QueueBinding = (typeof QUEUE_BINDINGS)[number];
 
-/** The queue name each producer binding sends to (wrangler.toml). */
+/** The queue name each producer binding sends to (wrangler.jsonc). */
 export const QUEUE_NAMES: Record<QueueBinding, string> = {
   DISPATCH_QUEUE: "herald-dispatch",
   DISPATCH_DLQ: "herald-dispatch-dlq",

@@ -97,7 +97,7 @@ interface Pending {
   attempts: number;
 }
 
-/** Work-queue retries before the platform dead-letters a message (wrangler.toml max_retries). */
+/** Work-queue retries before the platform dead-letters a message (wrangler.jsonc max_retries). */
 const WORK_MAX_RETRIES = 10;
 
 /**
