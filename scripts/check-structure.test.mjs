@@ -64,6 +64,7 @@ test("parseImports: static, type-only, re-exports, dynamic and type-position imp
 });
 
 test("parseImports: a template literal or regex with quotes does not derail the tokenizer", () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: source text under test
   const src = "const q = `it's ${'\"'} ${`nested ${1}`}`;\nconst r = /\"/g;\nimport { a } from './a';\n";
   assert.deepEqual(
     parseImports(src).map((i) => i.specifier),
@@ -84,6 +85,7 @@ test("resolveSpecifier: .ts, .js → .ts, a folder's index.ts; bare specifiers a
 test("findD1Writes: write SQL at the start of a statement, in strings and templates", () => {
   const src = [
     `db.prepare("INSERT INTO t (a) VALUES (?)");`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: source text under test
     "db.prepare(`\n  UPDATE ${table} SET a = ? WHERE id = ?`);",
     `db.prepare("SELECT 1; DELETE FROM t WHERE a = 1");`,
     `db.prepare("INSERT OR REPLACE INTO t (a) VALUES (1)");`,
