@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import pkg from "../package.json";
-import type { AppEnv } from "./env";
+import type { AppEnv } from "./app-env";
 import { defaultHook } from "./lib/openapi";
 import { errorResponses, HttpProblem, type ProblemCode, problemResponse } from "./lib/problem";
 import { requireApiKey } from "./middleware/auth";

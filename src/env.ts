@@ -1,5 +1,4 @@
 import type { DispatchJob, WorkJob } from "./pipeline/jobs";
-import type { BaseContext, ServiceContext } from "./services/context";
 
 /** The queue bindings, typed with the jobs they carry (`wrangler types` types them `Queue<unknown>`). */
 type QueueBindings = "DISPATCH_QUEUE" | "DISPATCH_DLQ" | "WORK_QUEUE" | "WORK_DLQ";
@@ -24,18 +23,6 @@ export interface AuthContext {
   keyId: string;
   scopes: string[];
 }
-
-export type AppEnv = {
-  Bindings: Env;
-  Variables: {
-    requestId: string;
-    auth: AuthContext;
-    /** Bindings, one database handle and waitUntil, built once per request (middleware/services.ts). */
-    baseServices: BaseContext;
-    /** `baseServices` acting for the API key's tenant: set by requireApiKey once the tenant is known. */
-    services: ServiceContext;
-  };
-};
 
 /**
  * Production unless the deployment says `development`: a missing, empty or misspelt ENVIRONMENT

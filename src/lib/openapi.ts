@@ -1,6 +1,6 @@
 import type { Hook } from "@hono/zod-openapi";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { type FieldError, problemResponse } from "./problem";
 
 /** zod issues → problem+json. Unknown fields are a 400 (a client bug); the rest a 422. */

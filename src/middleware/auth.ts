@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, AuthContext } from "../env";
+import type { AppEnv } from "../app-env";
+import type { AuthContext } from "../env";
 import { timingSafeEqual } from "../lib/crypto";
 import { HttpProblem } from "../lib/problem";
 import { authenticateApiKey } from "../services/api-keys/authenticate";

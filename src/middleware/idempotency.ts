@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, AuthContext } from "../env";
+import type { AppEnv } from "../app-env";
+import type { AuthContext } from "../env";
 import { decryptSecret, encryptSecret, sha256Hex } from "../lib/crypto";
 import { HttpProblem, invalidField } from "../lib/problem";
 import { iso } from "../lib/time";

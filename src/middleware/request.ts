@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "../app-env";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "../domain/json-depth";
-import type { AppEnv } from "../env";
 import { newId } from "../lib/ids";
 import { problemResponse } from "../lib/problem";
 

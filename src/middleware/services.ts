@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { baseContext, forTenant } from "../services/context";
 
 /** The request's `waitUntil`, when it has an ExecutionContext (Hono's getter throws when it has none). */
