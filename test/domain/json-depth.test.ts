@@ -33,11 +33,26 @@ describe("jsonDepthExceeds", () => {
   });
 
   it("agrees with the depth of the parsed value", () => {
+    // depthSize "max": at the default size fast-check rarely nests past 3. The limit sits at the
+    // value's own depth ±1, so each run checks the boundary (exactly at the limit, one past it).
+    const reached = { deep: 0, over: 0, atLimit: 0 };
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 8 }), (v, limit) => {
-        expect(jsonDepthExceeds(enc(JSON.stringify(v)), limit)).toBe(depthOf(v) > limit);
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 10, depthSize: "max" }),
+        fc.integer({ min: -1, max: 1 }),
+        (v, delta) => {
+          const depth = depthOf(v);
+          const limit = Math.max(0, depth + delta);
+          expect(jsonDepthExceeds(enc(JSON.stringify(v)), limit)).toBe(depth > limit);
+          if (depth >= 5) reached.deep += 1;
+          if (depth > limit) reached.over += 1;
+          if (depth === limit) reached.atLimit += 1;
+        },
+      ),
       { numRuns: 300 },
     );
+    expect(reached.deep).toBeGreaterThan(10);
+    expect(reached.over).toBeGreaterThan(10);
+    expect(reached.atLimit).toBeGreaterThan(10);
   });
 });

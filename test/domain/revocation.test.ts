@@ -193,14 +193,29 @@ describe("classifyRevocation", () => {
   });
 
   it("normalisation is idempotent and never throws, on any text up to the 1,600-character limit", () => {
+    // size: "max", or fast-check's default size never generates more than ~20 graphemes.
+    const long = { over160: 0, over1000: 0 };
     fc.assert(
-      fc.property(fc.string({ maxLength: 1600, unit: "grapheme" }), (text) => {
+      fc.property(fc.string({ maxLength: 1600, unit: "grapheme", size: "max" }), (text) => {
+        // fast-check favours prototype keys; "constructor" hits the known bug below.
+        fc.pre(!/constructor/i.test(text.normalize("NFKD")));
         const once = normalizeReply(text);
         expect(normalizeReply(once)).toBe(once);
-        expect(typeof isRevocation(text)).toBe("boolean");
+        // Normalising what was already normalised does not change the verdict either.
+        expect(isRevocation(once)).toBe(isRevocation(text));
+        if (text.length > 160) long.over160 += 1;
+        if (text.length > 1000) long.over1000 += 1;
       }),
       { numRuns: 200 },
     );
+    expect(long.over160).toBeGreaterThan(50);
+    expect(long.over1000).toBeGreaterThan(0);
+  });
+
+  // Known bug (reported, src not changed here): SPELLINGS is a plain object, so the word
+  // "constructor" maps to Object's constructor. Drop `.fails` once the lookup is own-keys only.
+  it.fails("leaves a word that is an Object.prototype key as it is (known bug: it does not)", () => {
+    expect(normalizeReply("Constructor here")).toBe("constructor here");
   });
 
   it("stays fast on long hostile input (no pathological backtracking)", () => {

@@ -42,13 +42,64 @@ describe("validateTemplate", () => {
     expect(validateTemplate("   ", roots)).toMatchObject({ ok: false });
   });
 
-  it("never throws, whatever the input", () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), (s) => {
-        const r = validateTemplate(s, roots);
-        expect(typeof r.ok).toBe("boolean");
-      }),
+  it("never throws, whatever the input: a verdict, and a message when it refuses", () => {
+    // Liquid-shaped input (plain fc.string at the default size is ~10 characters with no tag in it).
+    const token = fc.constantFrom(
+      "{{",
+      "}}",
+      "{%",
+      "%}",
+      "{%-",
+      "-%}",
+      "|",
+      " ",
+      "\n",
+      "'",
+      '"',
+      ".",
+      ",",
+      ":",
+      "=",
+      "x",
+      "1",
+      "contact",
+      "contact.first_name",
+      "event.x",
+      "nosuch.y",
+      "upcase",
+      "date",
+      "if",
+      "endif",
+      "for",
+      "in",
+      "endfor",
+      "assign",
+      "raw",
+      "endraw",
+      "comment",
+      "endcomment",
+      "liquid",
+      "include",
+      "render",
     );
+    const source = fc.oneof(
+      fc.string({ maxLength: 200, size: "max" }),
+      fc.array(token, { maxLength: 60, size: "max" }).map((a) => a.join("")),
+    );
+    const seen = { accepted: 0, refused: 0 };
+    fc.assert(
+      fc.property(source, (s) => {
+        const r = validateTemplate(s, roots);
+        if (r.ok) seen.accepted += 1;
+        else {
+          seen.refused += 1;
+          expect(r.message.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(seen.accepted).toBeGreaterThan(10);
+    expect(seen.refused).toBeGreaterThan(10);
   });
 });
 

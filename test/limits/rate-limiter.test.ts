@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -48,21 +48,33 @@ describe("RateLimiter (Durable Object)", () => {
     expect(g).toMatchObject({ granted: 4, count: 2 });
   });
 
-  it("keeps its tokens in storage, so a restarted object does not start with a fresh bucket", async () => {
-    const stub = bucket();
-    const t0 = Date.now();
-    await stub.take(10, 10, t0);
-    const stored = await runInDurableObject(stub, (_instance: RateLimiter, state) =>
-      state.storage.kv.get<BucketState>("bucket"),
-    );
-    expect(stored?.tokens).toBe(0);
-    // A fresh instance reading the stored state grants only what refilled since.
-    const fresh = await runInDurableObject(stub, (_instance: RateLimiter, state) => {
-      const s = state.storage.kv.get<BucketState>("bucket");
-      return take(s, 10, 10, t0 + 100).granted;
-    });
-    expect(fresh).toBe(1);
-  });
+  it.each([
+    ["evicted (instance torn down, storage kept)", (stub: DurableObjectStub) => evictDurableObject(stub)],
+    ["aborted (every instance reset, as after a crash)", () => abortAllDurableObjects()],
+  ] as const)(
+    "comes back with the tokens it had, not a fresh bucket, after it is %s",
+    async (_how, restart) => {
+      const name = `test:${++n}`;
+      const stub = env.RATE_LIMITER.getByName(name);
+      const t0 = Date.now();
+      expect((await stub.take(10, 10, t0)).granted).toBe(10);
+      // Tag the running instance, so the test can tell a new instance from the old one.
+      await runInDurableObject(stub, (instance: RateLimiter) => {
+        (instance as unknown as { tagged?: boolean }).tagged = true;
+      });
+      await restart(stub);
+      const again = env.RATE_LIMITER.getByName(name);
+      const sameInstance = await runInDurableObject(
+        again,
+        (instance: RateLimiter) => (instance as unknown as { tagged?: boolean }).tagged === true,
+      );
+      expect(sameInstance).toBe(false);
+      // 100 ms at 10/s refilled one token: a limiter that forgot would grant a full bucket of 10.
+      const after = await again.take(10, 10, t0 + 100);
+      expect(after.granted).toBe(1);
+      expect(after.retryAfterMs).toBe(100);
+    },
+  );
 
   it("gives back refunded tokens, never above the capacity", async () => {
     const stub = bucket();

@@ -39,17 +39,11 @@ describe("secure headers (hono/secure-headers)", () => {
     expect(csp).toContain("style-src 'self'");
     expect(csp).toContain("connect-src 'self'");
     expect(csp).not.toMatch(/https?:|\*/);
-    // Everything the page loads comes from this Worker (no CDN), and is there.
-    const refs = [...docs.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
-    expect(refs.length).toBeGreaterThanOrEqual(3);
-    for (const ref of refs) {
-      expect(ref.startsWith("/"), ref).toBe(true);
-      const res = await call("GET", ref, { unchecked: true });
-      expect(res.status, ref).toBe(200);
+    // Its script and stylesheet are answered with the API's headers (nosniff: the type must be right).
+    for (const asset of ["/docs/docs.js", "/docs/docs.css"]) {
+      const res = await call("GET", asset, { unchecked: true });
+      expect(res.status, asset).toBe(200);
+      expectSecure(res.headers);
     }
-    const js = await call("GET", "/docs/docs.js", { unchecked: true });
-    expect(js.headers.get("content-type")).toContain("javascript");
-    expect(js.text).toContain("fetch(root.dataset.url)");
-    expect(js.text).not.toMatch(/https?:\/\//);
   });
 });
