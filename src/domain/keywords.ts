@@ -33,12 +33,15 @@ const LOOKUP = new Map<string, KeywordKind>(
  * @example normalizeKeywordText("Opt-Out") // "OPTOUT"
  */
 export function normalizeKeywordText(text: string): string {
-  return text
-    .normalize("NFKC")
-    .toUpperCase()
-    .replace(/[\p{P}\p{S}]/gu, "")
-    .replace(/\s+/gu, " ")
-    .trim();
+  return (
+    text
+      .normalize("NFKC")
+      .toUpperCase()
+      // Emoji leave invisible joiners and variation selectors behind (❤️ is ❤ + U+FE0F): gone too.
+      .replace(/[\p{P}\p{S}\u200D\uFE0E\uFE0F]/gu, "")
+      .replace(/\s+/gu, " ")
+      .trim()
+  );
 }
 
 /**

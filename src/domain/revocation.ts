@@ -56,7 +56,7 @@ export function normalizeReply(text: string): string {
     .replace(/[^\p{L}\p{N}]+/gu, " ")
     .trim()
     .split(" ")
-    .map((w) => SPELLINGS[w] ?? w)
+    .map((w) => (Object.hasOwn(SPELLINGS, w) ? (SPELLINGS[w] as string) : w))
     .join(" ");
 }
 

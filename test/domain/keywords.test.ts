@@ -51,7 +51,9 @@ const noise = fc
       "¿",
       "…",
       "👍",
-      "❤", // not ❤️: U+FE0F (variation selector) is not stripped today, so "STOP❤️" is no keyword
+      "❤",
+      "❤️", // ❤ + U+FE0F (variation selector)
+      "👨‍👩‍👧", // joined by U+200D
     ),
     {
       minLength: 0,
@@ -73,6 +75,8 @@ describe("classifyKeyword", () => {
   it.each([
     ["STOP", "stop"],
     ["stop", "stop"],
+    ["STOP❤️", "stop"],
+    ["help 👍🏽", "help"],
     ["  Stop.  ", "stop"],
     ["STOP!", "stop"],
     ["stopall", "stop"],
