@@ -38,7 +38,7 @@ export function normalizeKeywordText(text: string): string {
       .normalize("NFKC")
       .toUpperCase()
       // Emoji leave invisible joiners and variation selectors behind (❤️ is ❤ + U+FE0F): gone too.
-      .replace(/[\p{P}\p{S}\u200D\uFE0E\uFE0F]/gu, "")
+      .replace(/\p{P}|\p{S}|\u200D|\uFE0E|\uFE0F/gu, "")
       .replace(/\s+/gu, " ")
       .trim()
   );

@@ -1,10 +1,18 @@
 import { z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { HttpProblem } from "../lib/problem";
-import { iso } from "../lib/time";
 import { upsertContact } from "../services/contacts/upsert";
 import { type ServiceContext, serviceContext } from "../services/context";
 import { ingestEvent } from "../services/events/ingest";
+import {
+  claimDelivery,
+  type DeliveryRow,
+  findShopifyOrder,
+  finishDelivery,
+  type HookOutcome,
+  releaseDelivery,
+  rememberShopifyOrder,
+} from "../services/integrations/hook-deliveries";
 import {
   fulfillmentEventData,
   fulfillmentEventName,
@@ -29,23 +37,6 @@ export const StandardHookEventSchema = z.strictObject({
   occurred_at: z.iso.datetime({ offset: true }).optional(),
 });
 
-export interface DeliveryRow {
-  id: string;
-  tenant_id: string;
-  integration_id: string;
-  topic: string | null;
-  raw_body: string;
-  type: "shopify" | "standard";
-}
-
-/**
- * A claimed delivery holds its row this long; a crashed attempt's claim then expires, and the
- * scheduler's lease sweep (`sweepHookDeliveries`) re-enqueues it once the lease is 2 minutes past.
- */
-export const HOOK_LEASE_MS = 60_000;
-
-type Outcome = { status: "processed" | "ignored" | "unmatched" | "failed"; detail: string | null };
-
 /**
  * Does what a stored hook delivery asks, once: claims it (a crashed claim expires after a minute),
  * parses it, and records the outcome. "busy" = another worker holds a live claim (try later).
@@ -54,28 +45,9 @@ export async function processHookDelivery(
   env: Env,
   deliveryId: string,
 ): Promise<"done" | "busy" | "skipped"> {
-  const nowMs = Date.now();
-  const claimed = await env.DB.prepare(
-    `UPDATE hook_deliveries SET status = 'processing', lease_until = ?
-     WHERE id = ? AND (status = 'received' OR (status = 'processing' AND lease_until < ?))
-     RETURNING id`,
-  )
-    .bind(iso(nowMs + HOOK_LEASE_MS), deliveryId, iso(nowMs))
-    .first<{ id: string }>();
-  if (!claimed) {
-    const row = await env.DB.prepare("SELECT status FROM hook_deliveries WHERE id = ?")
-      .bind(deliveryId)
-      .first<{ status: string }>();
-    return row?.status === "processing" ? "busy" : "skipped";
-  }
-  const row = await env.DB.prepare(
-    `SELECT d.id, d.tenant_id, d.integration_id, d.topic, d.raw_body, i.type
-     FROM hook_deliveries d JOIN integrations i ON i.id = d.integration_id WHERE d.id = ?`,
-  )
-    .bind(deliveryId)
-    .first<DeliveryRow>();
-  if (!row) return "skipped";
-  await processClaimedHook(env, row);
+  const claim = await claimDelivery(env, deliveryId, Date.now());
+  if (claim.state !== "claimed") return claim.state;
+  await processClaimedHook(env, claim.row);
   return "done";
 }
 
@@ -86,23 +58,17 @@ export async function processHookDelivery(
  * Processing twice is harmless: the event's identity is the delivery (or the body's own `id`).
  */
 export async function processClaimedHook(env: Env, row: DeliveryRow): Promise<void> {
-  let outcome: Outcome;
+  let outcome: HookOutcome;
   try {
     outcome = row.type === "shopify" ? await processShopify(env, row) : await processStandard(env, row);
   } catch (err) {
-    await env.DB.prepare("UPDATE hook_deliveries SET status = 'received', lease_until = ? WHERE id = ?")
-      .bind(iso(), row.id)
-      .run();
+    await releaseDelivery(env, row.id);
     throw err;
   }
-  await env.DB.prepare(
-    "UPDATE hook_deliveries SET status = ?, detail = ?, processed_at = ?, lease_until = NULL WHERE id = ?",
-  )
-    .bind(outcome.status, outcome.detail, iso(), row.id)
-    .run();
+  await finishDelivery(env, row.id, outcome);
 }
 
-async function processStandard(env: Env, row: DeliveryRow): Promise<Outcome> {
+async function processStandard(env: Env, row: DeliveryRow): Promise<HookOutcome> {
   const parsed = StandardHookEventSchema.safeParse(JSON.parse(row.raw_body));
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
@@ -119,7 +85,7 @@ async function processStandard(env: Env, row: DeliveryRow): Promise<Outcome> {
   return { status: "processed", detail: `event ${event.id}` };
 }
 
-async function processShopify(env: Env, row: DeliveryRow): Promise<Outcome> {
+async function processShopify(env: Env, row: DeliveryRow): Promise<HookOutcome> {
   const payload: unknown = JSON.parse(row.raw_body);
   const ctx = serviceContext(env, row.tenant_id);
   switch (row.topic) {
@@ -130,34 +96,19 @@ async function processShopify(env: Env, row: DeliveryRow): Promise<Outcome> {
       if (!phone) return { status: "ignored", detail: "the order carries no phone number" };
       const contactId = await upsertOrderContact(ctx, phone, payload);
       if (!contactId) return { status: "ignored", detail: "the order's phone number is not valid" };
-      const now = iso();
-      await env.DB.prepare(
-        `INSERT INTO shopify_orders (tenant_id, integration_id, order_id, order_name, contact_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant_id, order_id) DO UPDATE SET
-           contact_id = excluded.contact_id, order_name = COALESCE(excluded.order_name, order_name),
-           updated_at = excluded.updated_at`,
-      )
-        .bind(
-          row.tenant_id,
-          row.integration_id,
-          String(payload.id),
-          payload.name ?? null,
-          contactId,
-          now,
-          now,
-        )
-        .run();
+      await rememberShopifyOrder(env, {
+        tenantId: row.tenant_id,
+        integrationId: row.integration_id,
+        orderId: String(payload.id),
+        orderName: payload.name ?? null,
+        contactId,
+      });
       return { status: "processed", detail: `order ${payload.id} → contact ${contactId}` };
     }
     case "fulfillment_events/create": {
       if (!isFulfillmentEventPayload(payload))
         return { status: "failed", detail: "not a fulfillment event payload" };
-      const order = await env.DB.prepare(
-        "SELECT contact_id, order_name FROM shopify_orders WHERE tenant_id = ? AND order_id = ?",
-      )
-        .bind(row.tenant_id, String(payload.order_id))
-        .first<{ contact_id: string; order_name: string | null }>();
+      const order = await findShopifyOrder(env, row.tenant_id, String(payload.order_id));
       if (!order) return { status: "unmatched", detail: `order ${payload.order_id} was never seen` };
       const event = await ingestEvent(
         ctx,

@@ -3,9 +3,8 @@ import type { Env } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { HttpProblem, notFound } from "../lib/problem";
-import { iso } from "../lib/time";
+import { type DeliveryRow, storeOrReclaimDelivery } from "../services/integrations/hook-deliveries";
 import { findIntegrationForHook } from "../services/integrations/integrations";
-import { type DeliveryRow, HOOK_LEASE_MS } from "./process";
 import { shopifyContentIdentity, shopifyTopicFamily } from "./shopify";
 
 export interface ReceivedHook {
@@ -92,30 +91,21 @@ export async function receiveHook(
         )
       : null;
 
-  const id = newId("hookDelivery");
-  const key = dedupeKey.slice(0, 255);
-  const now = iso(nowMs);
-  const lease = iso(nowMs + HOOK_LEASE_MS);
-  const [inserted, reclaimed] = await env.DB.batch<{ id: string; topic: string | null; raw_body: string }>([
-    env.DB.prepare(
-      `INSERT INTO hook_deliveries (id, tenant_id, integration_id, dedupe_key, content_key, topic, raw_body, status, received_at, lease_until)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'processing', ?, ?)
-       ON CONFLICT DO NOTHING RETURNING id, topic, raw_body`,
-    ).bind(id, row.tenantId, row.id, key, contentKey, topic, text, now, lease),
-    // A repeated delivery whose earlier attempt died unfinished (released, or its lease ran out).
-    env.DB.prepare(
-      `UPDATE hook_deliveries SET status = 'processing', lease_until = ?
-       WHERE id = (SELECT id FROM hook_deliveries
-                   WHERE integration_id = ? AND (dedupe_key = ? OR content_key = ?) AND id <> ?
-                     AND (status = 'received' OR (status = 'processing' AND lease_until < ?))
-                   LIMIT 1)
-       RETURNING id, topic, raw_body`,
-    ).bind(lease, row.id, key, contentKey, id, now),
-  ]);
-  const created = inserted?.results[0];
-  const claimed = created ?? reclaimed?.results[0];
+  const { created, claimed } = await storeOrReclaimDelivery(
+    env,
+    {
+      id: newId("hookDelivery"),
+      tenantId: row.tenantId,
+      integrationId: row.id,
+      dedupeKey: dedupeKey.slice(0, 255),
+      contentKey,
+      topic,
+      rawBody: text,
+    },
+    nowMs,
+  );
   return {
-    created: created !== undefined,
+    created,
     tenantId: row.tenantId,
     claimed: claimed
       ? {

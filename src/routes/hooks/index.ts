@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { HOOK_LEASE_MS, processClaimedHook } from "../../hooks/process";
+import { processClaimedHook } from "../../hooks/process";
 import { receiveHook } from "../../hooks/receive";
 import { createRouter, json } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
+import { HOOK_LEASE_MS } from "../../services/integrations/hook-deliveries";
 
 const HookParams = z.object({
   integration_id: z
