@@ -4,12 +4,12 @@ import type { AppEnv } from "../app-env";
 import type { AuthContext } from "../env";
 import { decryptSecret, encryptSecret, sha256Hex } from "../lib/crypto";
 import { HttpProblem, invalidField } from "../lib/problem";
-import { iso } from "../lib/time";
+import {
+  claimIdempotencyKey,
+  releaseIdempotencyKey,
+  storeIdempotentAnswer,
+} from "../services/idempotency/keys";
 
-/** How long a key remembers its response (PRODUCT.md: 24 h). */
-export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
-/** An in-flight claim older than this may be taken over (the first request died). */
-const LOCK_MS = 60_000;
 const MAX_KEY_LENGTH = 255;
 
 /** The `Idempotency-Key` request header, for the OpenAPI description of POST routes. */
@@ -65,67 +65,6 @@ export const requestFingerprint = (
 const isStored = (status: number): boolean =>
   (status >= 200 && status < 300) || status === 404 || status === 409;
 
-interface KeyRow {
-  fingerprint: string;
-  state: string;
-  locked_until: string | null;
-  response_status: number | null;
-  response_body: string | null;
-  response_content_type: string | null;
-  created_at: string;
-}
-
-type Claim =
-  | { kind: "claimed"; lock: string }
-  | { kind: "replay"; row: KeyRow }
-  | { kind: "mismatch" }
-  | { kind: "in_flight" };
-
-async function claim(db: D1Database, tenantId: string, key: string, fingerprint: string): Promise<Claim> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const nowMs = Date.now();
-    const now = iso(nowMs);
-    const lock = iso(nowMs + LOCK_MS);
-    const inserted = await db
-      .prepare(
-        `INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, locked_until, created_at)
-         VALUES (?, ?, ?, 'in_flight', ?, ?) ON CONFLICT (tenant_id, key) DO NOTHING`,
-      )
-      .bind(tenantId, key, fingerprint, lock, now)
-      .run();
-    if (inserted.meta.changes === 1) return { kind: "claimed", lock };
-    const row = await db
-      .prepare(
-        `SELECT fingerprint, state, locked_until, response_status, response_body, response_content_type, created_at
-         FROM idempotency_keys WHERE tenant_id = ? AND key = ?`,
-      )
-      .bind(tenantId, key)
-      .first<KeyRow>();
-    if (!row) continue;
-    if (row.created_at < iso(nowMs - IDEMPOTENCY_TTL_MS)) {
-      // Older than 24 h: forgotten; the key starts afresh.
-      await db
-        .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND created_at = ?")
-        .bind(tenantId, key, row.created_at)
-        .run();
-      continue;
-    }
-    if (row.fingerprint !== fingerprint) return { kind: "mismatch" };
-    if (row.state === "done") return { kind: "replay", row };
-    if (row.locked_until && row.locked_until > now) return { kind: "in_flight" };
-    // The first request's lock ran out (it died mid-way): take the claim over, once.
-    const taken = await db
-      .prepare(
-        `UPDATE idempotency_keys SET locked_until = ?
-         WHERE tenant_id = ? AND key = ? AND state = 'in_flight' AND locked_until IS ?`,
-      )
-      .bind(lock, tenantId, key, row.locked_until)
-      .run();
-    return taken.meta.changes === 1 ? { kind: "claimed", lock } : { kind: "in_flight" };
-  }
-  return { kind: "in_flight" };
-}
-
 /**
  * `Idempotency-Key` for every POST under /v1 with an authenticated tenant (keys are scoped per
  * tenant). A route middleware placed right after the route's `requireScope`: authentication and
@@ -154,7 +93,7 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const fingerprint = await requestFingerprint(c.req.method, c.req.path, raw, auth.scopes);
   const db = c.env.DB;
-  const claimed = await claim(db, auth.tenantId, key, fingerprint);
+  const claimed = await claimIdempotencyKey(db, auth.tenantId, key, fingerprint);
   if (claimed.kind === "mismatch")
     throw invalidField("Idempotency-Key", "was already used with a different request; use a new key");
   if (claimed.kind === "in_flight")
@@ -172,13 +111,7 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     return new Response(noBody ? null : stored, { status, headers });
   }
 
-  const release = () =>
-    db
-      .prepare(
-        "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND state = 'in_flight' AND locked_until = ?",
-      )
-      .bind(auth.tenantId, key, claimed.lock)
-      .run();
+  const release = () => releaseIdempotencyKey(db, auth.tenantId, key, claimed.lock);
   try {
     await next();
   } catch (err) {
@@ -192,31 +125,9 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   // Sealed at rest: some answers carry a secret shown once (API keys, webhook secrets).
   const body = await encryptSecret(c.env.ENCRYPTION_KEY, await res.clone().text());
-  await db
-    .prepare(
-      `UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?, response_content_type = ?,
-         locked_until = NULL
-       WHERE tenant_id = ? AND key = ? AND state = 'in_flight' AND locked_until = ?`,
-    )
-    .bind(res.status, body, res.headers.get("content-type"), auth.tenantId, key, claimed.lock)
-    .run();
+  await storeIdempotentAnswer(db, auth.tenantId, key, claimed.lock, {
+    status: res.status,
+    sealedBody: body,
+    contentType: res.headers.get("content-type"),
+  });
 };
-
-/**
- * Forgets keys older than 24 h, at most `limit` per call so a tick stays short (the scheduler calls
- * it every minute; reads already ignore expired keys).
- */
-export async function purgeIdempotencyKeys(
-  db: D1Database,
-  nowMs: number = Date.now(),
-  limit = 1000,
-): Promise<number> {
-  const res = await db
-    .prepare(
-      `DELETE FROM idempotency_keys WHERE rowid IN
-         (SELECT rowid FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
-    )
-    .bind(iso(nowMs - IDEMPOTENCY_TTL_MS), limit)
-    .run();
-  return res.meta.changes;
-}
