@@ -1,9 +1,8 @@
-import { and, desc, eq } from "drizzle-orm";
-import { beforeCursor } from "../../db/keyset";
+import { and, eq } from "drizzle-orm";
+import { newestFirstPage } from "../../db/keyset";
 import { apiKeys } from "../../db/schema";
 import type { AuthContext } from "../../env";
 import { newId } from "../../lib/ids";
-import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import { hasScope } from "../../middleware/auth";
@@ -61,14 +60,7 @@ export async function listApiKeys({
   ctx: ServiceContext;
   input: { limit: number; cursor?: string };
 }) {
-  const cursor = decodeCursor(input.cursor);
-  return ctx.db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, ctx.tenantId), beforeCursor(apiKeys.createdAt, apiKeys.id, cursor)))
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .limit(input.limit + 1)
-    .all();
+  return newestFirstPage(ctx.db, apiKeys, ctx.tenantId, input);
 }
 
 export async function revokeApiKey({

@@ -1,12 +1,11 @@
-import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Provider } from "../../carriers/types";
-import { beforeCursor } from "../../db/keyset";
+import { newestFirstPage } from "../../db/keyset";
 import { carriers, messages } from "../../db/schema";
 import { checkOutboundUrl } from "../../domain/url-guard";
 import { isProduction } from "../../env";
 import { encryptSecret, fromBase64 } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
-import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, invalidField, notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
@@ -183,20 +182,7 @@ export async function listCarriers({
   ctx: ServiceContext;
   input: { limit: number; cursor?: string };
 }): Promise<CarrierRow[]> {
-  const cursor = decodeCursor(input.cursor);
-  return ctx.db
-    .select()
-    .from(carriers)
-    .where(
-      and(
-        eq(carriers.tenantId, ctx.tenantId),
-        isNull(carriers.deletedAt),
-        beforeCursor(carriers.createdAt, carriers.id, cursor),
-      ),
-    )
-    .orderBy(desc(carriers.createdAt), desc(carriers.id))
-    .limit(input.limit + 1)
-    .all();
+  return newestFirstPage(ctx.db, carriers, ctx.tenantId, input, isNull(carriers.deletedAt));
 }
 
 export async function updateCarrier({

@@ -1,11 +1,10 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
-import { beforeCursor } from "../../db/keyset";
+import { and, eq, isNull } from "drizzle-orm";
+import { newestFirstPage } from "../../db/keyset";
 import { integrations } from "../../db/schema";
 import { generateStandardSecret } from "../../domain/signatures";
 import { type Env, isProduction } from "../../env";
 import { decryptSecret, encryptSecret } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
-import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
@@ -76,20 +75,7 @@ export async function getIntegration(ctx: ServiceContext, id: string): Promise<I
 }
 
 export async function listIntegrations(ctx: ServiceContext, input: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(input.cursor);
-  return ctx.db
-    .select()
-    .from(integrations)
-    .where(
-      and(
-        eq(integrations.tenantId, ctx.tenantId),
-        isNull(integrations.deletedAt),
-        beforeCursor(integrations.createdAt, integrations.id, cursor),
-      ),
-    )
-    .orderBy(desc(integrations.createdAt), desc(integrations.id))
-    .limit(input.limit + 1)
-    .all();
+  return newestFirstPage(ctx.db, integrations, ctx.tenantId, input, isNull(integrations.deletedAt));
 }
 
 /** Deletes an integration: its hook URL answers 404 from then on. */

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import { beforeCursor } from "../../db/keyset";
+import { beforeCursor, newestFirstPage } from "../../db/keyset";
 import { contacts, segments } from "../../db/schema";
 import { type CompiledFilter, compileFilter, type Filter, packParams } from "../../domain/segment-filter";
 import { newId } from "../../lib/ids";
@@ -105,14 +105,7 @@ export async function segmentReference(
 }
 
 export async function listSegments(ctx: ServiceContext, input: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(input.cursor);
-  return ctx.db
-    .select()
-    .from(segments)
-    .where(and(eq(segments.tenantId, ctx.tenantId), beforeCursor(segments.createdAt, segments.id, cursor)))
-    .orderBy(desc(segments.createdAt), desc(segments.id))
-    .limit(input.limit + 1)
-    .all();
+  return newestFirstPage(ctx.db, segments, ctx.tenantId, input);
 }
 
 export async function updateSegment(

@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
-import { beforeCursor } from "../../db/keyset";
+import { beforeCursor, newestFirstPage } from "../../db/keyset";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { generateStandardSecret } from "../../domain/signatures";
 import { checkOutboundUrl } from "../../domain/url-guard";
@@ -62,20 +62,7 @@ export async function getWebhookEndpoint(ctx: ServiceContext, id: string): Promi
 }
 
 export async function listWebhookEndpoints(ctx: ServiceContext, input: { limit: number; cursor?: string }) {
-  const cursor = decodeCursor(input.cursor);
-  return ctx.db
-    .select()
-    .from(webhookEndpoints)
-    .where(
-      and(
-        eq(webhookEndpoints.tenantId, ctx.tenantId),
-        isNull(webhookEndpoints.deletedAt),
-        beforeCursor(webhookEndpoints.createdAt, webhookEndpoints.id, cursor),
-      ),
-    )
-    .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
-    .limit(input.limit + 1)
-    .all();
+  return newestFirstPage(ctx.db, webhookEndpoints, ctx.tenantId, input, isNull(webhookEndpoints.deletedAt));
 }
 
 /** Changes url/events; `status: "enabled"` re-enables a disabled endpoint and clears its failure count. */
