@@ -1,8 +1,8 @@
-import type { RateLimiter } from "./limits/rate-limiter";
+import type { RateLimiterBinding } from "./limits/durable-object";
 import type { DispatchJob, WorkJob } from "./pipeline/jobs";
 
 /** Bindings of the Herald Worker (wrangler.toml, .dev.vars, secrets). */
-export interface Env {
+export interface Env extends RateLimiterBinding {
   DB: D1Database;
   /** Outbox doorbell: message ids to dispatch. */
   DISPATCH_QUEUE: Queue<DispatchJob>;
@@ -10,7 +10,6 @@ export interface Env {
   /** Background work: storefront hooks, outbound webhook deliveries. */
   WORK_QUEUE: Queue<WorkJob>;
   WORK_DLQ: Queue<WorkJob>;
-  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ADMIN_TOKEN: string;
   ENCRYPTION_KEY: string;
   ENVIRONMENT: string;

@@ -5,7 +5,7 @@ import type { DispatchJob, WorkJob } from "./pipeline/jobs";
 import { runScheduler } from "./pipeline/scheduler";
 import { handleWorkBatch, handleWorkDeadLetters } from "./pipeline/work";
 
-export { RateLimiter } from "./limits/rate-limiter";
+export { RateLimiter } from "./limits/durable-object";
 
 const app = createApp();
 

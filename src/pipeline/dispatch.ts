@@ -17,6 +17,8 @@ import {
 import { MAX_QUEUE_DELAY_SECONDS, MAX_SEND_ATTEMPTS, retryDelaySeconds } from "../domain/backoff";
 import type { Env } from "../env";
 import { iso } from "../lib/time";
+import { durableObjectBuckets } from "../limits/durable-object";
+import type { TokenBuckets } from "../limits/interface";
 import { type CarrierRow, loadCarrierConfig } from "../services/carriers/config";
 import { pickFromPool } from "../services/carriers/sticky";
 import { statusCallbackUrlFor } from "../services/carriers/urls";
@@ -171,7 +173,7 @@ export async function handleDispatchBatch(
 ): Promise<void> {
   const book = ledger(batch.messages);
   try {
-    await dispatchDeliveries(book.messages, env);
+    await dispatchDeliveries(book.messages, env, durableObjectBuckets(env));
   } catch (err) {
     await parkUntried(env, book.unsettled(), Date.now(), err);
   }
@@ -184,7 +186,11 @@ export async function handleDispatchBatch(
  * UPDATE (only claimed rows get a carrier call) and its result written with its status event in one
  * `db.batch()`.
  */
-async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env): Promise<void> {
+async function dispatchDeliveries(
+  deliveries: Message<DispatchJob>[],
+  env: Env,
+  buckets: TokenBuckets,
+): Promise<void> {
   const now = Date.now();
   const nowIsoStr = iso(now);
   const byId = new Map<string, Message<DispatchJob>[]>();
@@ -315,7 +321,7 @@ async function dispatchDeliveries(deliveries: Message<DispatchJob>[], env: Env):
   for (;;) {
     pending = await holdQuiet(env, pending, tenantQuiet, at);
     if (pending.length === 0) break;
-    const { granted, waiting } = await takeTokens(env, pending, tenantMps, at);
+    const { granted, waiting } = await takeTokens(buckets, pending, tenantMps, at);
     if (granted.length > 0) {
       const sent = await claimAndSend(env, granted, sticky, at);
       await recordResults(env, sent, at, listening);
@@ -511,7 +517,7 @@ interface BucketLine {
  * it was refused from, so waiting messages don't all come back at once.
  */
 export async function takeTokens(
-  env: Env,
+  buckets: TokenBuckets,
   candidates: Candidate[],
   tenantMps: Map<string, number>,
   now: number,
@@ -532,7 +538,8 @@ export async function takeTokens(
   const grantedBy = new Map<Candidate, BucketLine[]>();
   await Promise.all(
     [...lines.values()].map(async (line) => {
-      const grant = await env.RATE_LIMITER.getByName(line.name).take(
+      const grant = await buckets.take(
+        line.name,
         line.rate,
         line.cands.map((c) => c.cost),
         now,
@@ -561,9 +568,7 @@ export async function takeTokens(
     waiting.push({ cand: c, delayMs });
     for (const line of grantedBy.get(c) ?? []) refunds.set(line, (refunds.get(line) ?? 0) + c.cost);
   }
-  await Promise.all(
-    [...refunds].map(([line, n]) => env.RATE_LIMITER.getByName(line.name).refund(line.rate, n, now)),
-  );
+  await Promise.all([...refunds].map(([line, n]) => buckets.refund(line.name, line.rate, n, now)));
   return { granted, waiting };
 }
 

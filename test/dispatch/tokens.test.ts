@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/lib/ids";
+import { durableObjectBuckets } from "../../src/limits/durable-object";
 import { type Candidate, takeTokens } from "../../src/pipeline/dispatch";
 
 /** A fixed clock far from any other test's buckets: every bucket starts full at `NOW`. */
@@ -27,7 +28,7 @@ describe("takeTokens: carrier pool and tenant buckets, taken at once", () => {
     const tenantId = newId("tenant");
     const carrierId = newId("carrier");
     const { granted, waiting } = await takeTokens(
-      env,
+      durableObjectBuckets(env),
       candidates(tenantId, carrierId, 4, 4),
       new Map([[tenantId, 2]]),
       NOW,
@@ -44,7 +45,7 @@ describe("takeTokens: carrier pool and tenant buckets, taken at once", () => {
     const tenantId = newId("tenant");
     const carrierId = newId("carrier");
     const { granted, waiting } = await takeTokens(
-      env,
+      durableObjectBuckets(env),
       candidates(tenantId, carrierId, 1, 3),
       new Map([[tenantId, 5]]),
       NOW,
