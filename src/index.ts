@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
-import { handleDispatchBatch, handleDispatchDeadLetters } from "./pipeline/dispatch";
+import { handleDispatchBatch } from "./pipeline/dispatch";
+import { handleDispatchDeadLetters } from "./pipeline/dispatch/dead-letter";
 import type { DispatchJob, WorkJob } from "./pipeline/jobs";
 import { runScheduler } from "./pipeline/scheduler";
 import { handleWorkBatch, handleWorkDeadLetters } from "./pipeline/work";

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/lib/ids";
 import { durableObjectBuckets } from "../../src/limits/durable-object";
-import { type Candidate, takeTokens } from "../../src/pipeline/dispatch";
+import { takeTokens } from "../../src/pipeline/dispatch/pace";
+import type { Candidate } from "../../src/pipeline/dispatch/types";
 
 /** A fixed clock far from any other test's buckets: every bucket starts full at `NOW`. */
 const NOW = Date.parse("2031-01-01T00:00:00.000Z");
