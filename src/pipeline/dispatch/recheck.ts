@@ -40,8 +40,8 @@ export function recheck(row: OutboxRow, batch: LoadedBatch, now: number): Rechec
     category: row.category,
     optedOut:
       row.contact_subscribed === false || row.suppressed_hash === 1 || batch.legacySuppressed.has(row.id),
-    // As before this step: only a contact's explicit false denies (a message without one goes).
-    marketingOptIn: row.contact_marketing_opt_in === null ? true : Boolean(row.contact_marketing_opt_in),
+    // No contact (never had one, or erased since): no opt-in.
+    marketingOptIn: row.contact_marketing_opt_in === null ? null : Boolean(row.contact_marketing_opt_in),
   });
   if (denial) return { kind: "final", final: { to: "suppressed", reason: denial } };
 
