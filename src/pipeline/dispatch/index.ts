@@ -41,11 +41,8 @@ async function dispatch(env: Env, ledger: Ledger, buckets: TokenBuckets, now: nu
   const decided = batch.rows.map((row) => ({ row, check: recheck(row, batch, now) }));
   // 3. write finals and holds (one batch), and 9. notify their webhooks
   await notify(env, await writeFinals(env, ledger, decided, batch.listening, now));
-  // 4. route: the chosen carrier, ready to call
-  const candidates = await route(
-    env,
-    decided.flatMap(({ row, check }) => (check.kind === "go" ? [{ row, carrier: check.carrier }] : [])),
-  );
+  // 4. route: the carrier the re-check chose, ready to call
+  const candidates = await route(env, decided);
   if (candidates.length === 0) return;
   // 5. pace: tokens for the batch, in rounds; each round's granted messages go through 6–9
   await pace(env, ledger, buckets, batch, candidates, now, async (granted, at) => {

@@ -2,7 +2,7 @@ import { IMPLICIT_SANDBOX } from "../../carriers/registry";
 import type { CarrierConfig } from "../../carriers/types";
 import type { Env } from "../../env";
 import { type CarrierRow, loadCarrierConfig } from "../../services/carriers/config";
-import { triedCarriers } from "./recheck";
+import { type Recheck, triedCarriers } from "./recheck";
 import type { Candidate, OutboxRow } from "./types";
 
 /** A carrier ready to send: its decrypted config and the row its callback URLs come from (null: implicit sandbox). */
@@ -28,14 +28,12 @@ async function routeFor(env: Env, row: CarrierRow): Promise<Route> {
   return route;
 }
 
-/** Step 4: each row that goes on, with the carrier the re-check chose ready to call, and what it costs. */
-export async function route(
-  env: Env,
-  go: { row: OutboxRow; carrier: CarrierRow | null }[],
-): Promise<Candidate[]> {
+/** Step 4: each row the re-check let go on, with the carrier it chose ready to call, and what it costs. */
+export async function route(env: Env, decided: { row: OutboxRow; check: Recheck }[]): Promise<Candidate[]> {
   const candidates: Candidate[] = [];
-  for (const { row, carrier } of go) {
-    const r = carrier ? await routeFor(env, carrier) : SANDBOX;
+  for (const { row, check } of decided) {
+    if (check.kind !== "go") continue;
+    const r = check.carrier ? await routeFor(env, check.carrier) : SANDBOX;
     candidates.push({
       row,
       carrier: r.config,
