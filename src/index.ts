@@ -1,11 +1,12 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
-import { handleDispatchBatch, handleDispatchDeadLetters } from "./pipeline/dispatch";
+import { handleDispatchBatch } from "./pipeline/dispatch";
+import { handleDispatchDeadLetters } from "./pipeline/dispatch/dead-letter";
 import type { DispatchJob, WorkJob } from "./pipeline/jobs";
 import { runScheduler } from "./pipeline/scheduler";
 import { handleWorkBatch, handleWorkDeadLetters } from "./pipeline/work";
 
-export { RateLimiter } from "./limits/rate-limiter";
+export { RateLimiter } from "./limits/durable-object";
 
 const app = createApp();
 

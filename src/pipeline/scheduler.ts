@@ -6,10 +6,10 @@ import { iso } from "../lib/time";
 import { serviceContext } from "../services/context";
 import { purgeIdempotencyKeys } from "../services/idempotency/keys";
 import { loadTenant, type ProgramRow, type TenantRow } from "../services/programs/scope";
-import { sweepOutbox } from "./dispatch";
 import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
 import { sweepUnfiredContacts } from "./recovery/contacts";
 import { sweepLeases } from "./recovery/leases";
+import { sweepOutbox } from "./recovery/outbox";
 import { sweepProgramWork } from "./recovery/programs";
 import { purgeDeliveryLogs } from "./retention";
 import {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { newId } from "../../src/lib/ids";
 import { iso } from "../../src/lib/time";
-import { sweepOutbox } from "../../src/pipeline/dispatch";
+import { sweepOutbox } from "../../src/pipeline/recovery/outbox";
 import { events, fakeTwilio, insertMessage, message, tenant } from "./fixtures";
 
 afterEach(() => {

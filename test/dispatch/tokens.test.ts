@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/lib/ids";
-import { type Candidate, takeTokens } from "../../src/pipeline/dispatch";
+import { durableObjectBuckets } from "../../src/limits/durable-object";
+import { takeTokens } from "../../src/pipeline/dispatch/pace";
+import type { Candidate } from "../../src/pipeline/dispatch/types";
 
 /** A fixed clock far from any other test's buckets: every bucket starts full at `NOW`. */
 const NOW = Date.parse("2031-01-01T00:00:00.000Z");
@@ -27,7 +29,7 @@ describe("takeTokens: carrier pool and tenant buckets, taken at once", () => {
     const tenantId = newId("tenant");
     const carrierId = newId("carrier");
     const { granted, waiting } = await takeTokens(
-      env,
+      durableObjectBuckets(env),
       candidates(tenantId, carrierId, 4, 4),
       new Map([[tenantId, 2]]),
       NOW,
@@ -44,7 +46,7 @@ describe("takeTokens: carrier pool and tenant buckets, taken at once", () => {
     const tenantId = newId("tenant");
     const carrierId = newId("carrier");
     const { granted, waiting } = await takeTokens(
-      env,
+      durableObjectBuckets(env),
       candidates(tenantId, carrierId, 1, 3),
       new Map([[tenantId, 5]]),
       NOW,

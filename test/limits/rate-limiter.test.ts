@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type BucketState, take } from "../../src/domain/token-bucket";
-import type { RateLimiter } from "../../src/limits/rate-limiter";
+import type { RateLimiter } from "../../src/limits/durable-object";
 
 let n = 0;
 const bucket = () => env.RATE_LIMITER.getByName(`test:${++n}`);

@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { LEASE_GRACE_MS } from "../../src/pipeline/dispatch";
+import { LEASE_MS as LEASE_GRACE_MS } from "../../src/domain/rules/lease";
 import { DUE_PAGE } from "../../src/services/programs/due";
 import { DUE_INLINE_PAGES } from "../../src/services/programs/due-build";
 import { RUN_INLINE_PAGES, RUN_PAGE } from "../../src/services/programs/run";

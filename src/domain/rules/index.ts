@@ -15,8 +15,8 @@
  * | 7    | carrier-choice      | dispatch            | `chooseCarrier`                                  |
  * | 9    | lease               | sweep               | `LEASE_MS`, `leaseCutoff`                        |
  *
- * Rule 6 (rate) lives behind `limits/rate-limiter.ts`; rule 8 (every message ends in a final state)
- * is the dispatcher's outcome classification (`pipeline/dispatch/outcome.ts`).
+ * Rule 6 (rate) lives behind `limits/interface.ts` (`TokenBuckets`); rule 8 (every message ends in a
+ * final state) is the dispatcher's outcome classification (`pipeline/dispatch/outcome.ts`).
  */
 export { type CarrierChoice, chooseCarrier, nextCarrier, pinnedCarrierGone } from "./carrier-choice";
 export { type ConsentDenial, type ConsentFacts, consentDenial } from "./consent";

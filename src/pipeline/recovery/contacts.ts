@@ -9,11 +9,11 @@
 import { and, asc, isNull, lt } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import { contacts } from "../../db/schema";
+import { LEASE_MS } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { serviceContext } from "../../services/context";
 import { fireContactCreated } from "../../services/events/contact-created";
-import { LEASE_GRACE_MS } from "../dispatch";
 import { logTickFailure } from "../tick-parts";
 
 /** Contacts finished per tick (the rest wait a tick; the partial index keeps the read cheap). */
@@ -23,7 +23,7 @@ export async function sweepUnfiredContacts(env: Env, now: number): Promise<numbe
   const rows = await createDb(env.DB)
     .select()
     .from(contacts)
-    .where(and(isNull(contacts.createdFiredAt), lt(contacts.createdAt, iso(now - LEASE_GRACE_MS))))
+    .where(and(isNull(contacts.createdFiredAt), lt(contacts.createdAt, iso(now - LEASE_MS))))
     .orderBy(asc(contacts.createdAt))
     .limit(SWEEP_LIMIT)
     .all();

@@ -1,16 +1,17 @@
 /**
  * Lease recovery for storefront deliveries and outbound webhooks (PRODUCT.md, "hook and webhook
  * recovery"), exactly as sending rule 9 does for messages: D1 is the source of truth, not the queue.
- * A row whose work is unfinished carries a lease; when it ran out more than `LEASE_GRACE_MS` ago its
+ * A row whose work is unfinished carries a lease; when it ran out more than `LEASE_MS` ago its
  * queue message was lost (the send failed, the process was killed), so the tick enqueues it again.
  * Rows legitimately waiting (a live claim, a webhook retry due later) have a future lease and are
  * left alone. Each re-enqueued row gets a fresh lease (`now`), so it is swept again only if this
  * queue message is lost too. Processing is idempotent (claims, event identity, occurrence keys).
  */
+
+import { LEASE_MS } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { enqueueWebhookDeliveries } from "../../services/webhooks/emit";
-import { LEASE_GRACE_MS } from "../dispatch";
 import { enqueueWork } from "../enqueue";
 
 /** Rows re-enqueued per statement, and statements per kind per tick (the rest wait a tick). */
@@ -22,7 +23,7 @@ const SWEEP_MAX_PAGES = 20;
  * `received` (the job claims it) and enqueued again. One statement per page selects and moves them.
  */
 export async function sweepHookDeliveries(env: Env, now: number): Promise<number> {
-  const stale = iso(now - LEASE_GRACE_MS);
+  const stale = iso(now - LEASE_MS);
   let total = 0;
   for (let i = 0; i < SWEEP_MAX_PAGES; i++) {
     const { results } = await env.DB.prepare(
@@ -50,7 +51,7 @@ export async function sweepHookDeliveries(env: Env, now: number): Promise<number
  * or the due time of a retry) is more than the grace past: made due now and enqueued again.
  */
 export async function sweepWebhookDeliveries(env: Env, now: number): Promise<number> {
-  const stale = iso(now - LEASE_GRACE_MS);
+  const stale = iso(now - LEASE_MS);
   let total = 0;
   for (let i = 0; i < SWEEP_MAX_PAGES; i++) {
     const { results } = await env.DB.prepare(

@@ -2,14 +2,15 @@
  * Lease recovery for program work that spans several queue jobs (PRODUCT.md: acknowledged means
  * durable): `/run`s still writing and builds of due rows not yet finished. Each keeps its cursor
  * and a lease in D1; the queue message is only a doorbell. A run or build whose lease ran out more
- * than `LEASE_GRACE_MS` ago lost its continuation (the send failed, the process died, the job was
+ * than `LEASE_MS` ago lost its continuation (the send failed, the process died, the job was
  * dead-lettered), so the tick sends it again, with a fresh lease (`now`) so that it is swept once
  * more only if this message is lost too. Continuing is idempotent: occurrence keys for runs, kept
  * rows and build identity for due builds, and cursors that move only from where a step started.
  */
+
+import { LEASE_MS } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
-import { LEASE_GRACE_MS } from "../dispatch";
 import { enqueueWork } from "../enqueue";
 import type { WorkJob } from "../jobs";
 import { logTickFailure } from "../tick-parts";
@@ -26,7 +27,7 @@ export async function sweepRuns(env: Env, now: number): Promise<number> {
                   ORDER BY lease_until LIMIT ?3)
      RETURNING id`,
   )
-    .bind(iso(now), iso(now - LEASE_GRACE_MS), SWEEP_LIMIT)
+    .bind(iso(now), iso(now - LEASE_MS), SWEEP_LIMIT)
     .all<{ id: string }>();
   await enqueueWork(
     env,
@@ -44,7 +45,7 @@ export async function sweepDueBuilds(env: Env, now: number): Promise<number> {
                           ORDER BY lease_until LIMIT ?3)
      RETURNING program_id, tenant_id, build_id`,
   )
-    .bind(iso(now), iso(now - LEASE_GRACE_MS), SWEEP_LIMIT)
+    .bind(iso(now), iso(now - LEASE_MS), SWEEP_LIMIT)
     .all<{ program_id: string; tenant_id: string; build_id: string }>();
   await enqueueWork(
     env,

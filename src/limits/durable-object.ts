@@ -1,26 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { type BucketState, refund, take } from "../domain/token-bucket";
-import type { Env } from "../env";
-
-export interface TakeGrant {
-  /** Tokens granted (segments). */
-  granted: number;
-  /** How many of the costs were granted (a prefix); equals `granted` when `want` is a count. */
-  count: number;
-  /** Wait before asking again for the first cost not granted (0 when everything was granted). */
-  retryAfterMs: number;
-}
+import type { TakeGrant, TokenBuckets } from "./interface";
 
 const KEY = "bucket";
 
 /**
- * A token bucket (one object per key: `carrier:<id>` for a sender pool, `tenant:<id>` for a
- * tenant). Capacity = rate (one second of burst), refilled continuously. It only counts: it never
- * calls a carrier, so one object answers thousands of takes per second. State is kept in memory
- * and written to the object's SQLite storage on every change, so an evicted object comes back with
- * the tokens it had rather than a fresh full bucket.
+ * A token bucket (one object per bucket name). Capacity = rate (one second of burst), refilled
+ * continuously. It only counts: it never calls a carrier, so one object answers thousands of takes
+ * per second. State is kept in memory and written to the object's SQLite storage on every change,
+ * so an evicted object comes back with the tokens it had rather than a fresh full bucket.
  */
-export class RateLimiter extends DurableObject<Env> {
+export class RateLimiter extends DurableObject {
   private state: BucketState | undefined;
   private loaded = false;
 
@@ -53,4 +43,22 @@ export class RateLimiter extends DurableObject<Env> {
     if (!(rate > 0) || !(n > 0)) return;
     this.save(refund(this.current(), rate, n, now));
   }
+}
+
+/** The binding of the objects (wrangler.jsonc binds the `RateLimiter` class); only this folder names it. */
+export interface RateLimiterBinding {
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+}
+
+/** The buckets as Durable Objects: one RPC per take or refund, to the object named after the bucket. */
+export function durableObjectBuckets(env: RateLimiterBinding): TokenBuckets {
+  return {
+    take: async (bucket, rate, costs, now) => {
+      const g = await env.RATE_LIMITER.getByName(bucket).take(rate, costs, now);
+      return { granted: g.granted, count: g.count, retryAfterMs: g.retryAfterMs };
+    },
+    refund: async (bucket, rate, n, now) => {
+      await env.RATE_LIMITER.getByName(bucket).refund(rate, n, now);
+    },
+  };
 }

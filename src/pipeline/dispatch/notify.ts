@@ -1,5 +1,6 @@
-import type { WebhookEventType } from "../services/webhooks/emit";
-import { messageWebhookStatement, writtenDeliveries } from "../services/webhooks/in-batch";
+import type { Env } from "../../env";
+import type { WebhookEventType } from "../../services/webhooks/emit";
+import { messageWebhookStatement, ringWebhooks, writtenDeliveries } from "../../services/webhooks/in-batch";
 
 type MessageEvent = Extract<WebhookEventType, `message.${string}`>;
 
@@ -13,7 +14,7 @@ export class BatchWebhooks {
   private readonly byType = new Map<MessageEvent, string[]>();
   private indexes: number[] = [];
 
-  constructor(private readonly listening?: Set<string>) {}
+  constructor(private readonly listening?: ReadonlySet<string>) {}
 
   add(tenantId: string, type: MessageEvent, messageId: string): void {
     if (this.listening && !this.listening.has(`${tenantId}|${type}`)) return;
@@ -37,4 +38,12 @@ export class BatchWebhooks {
     this.indexes = [];
     return ids;
   }
+}
+
+/**
+ * Step 9: rings the doorbell of the webhook deliveries a step's batch committed. Never throws (a
+ * lost ring is recovered by the lease sweep), so it cannot undo the write it reports.
+ */
+export async function notify(env: Env, deliveryIds: string[]): Promise<void> {
+  await ringWebhooks(env, deliveryIds);
 }

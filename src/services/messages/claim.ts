@@ -1,6 +1,7 @@
-import type { Env } from "../env";
-import { newId } from "../lib/ids";
-import { bulkTransitionStatements } from "../services/messages/status";
+import { IN_JSON_LIST } from "../../db/json-list";
+import type { Env } from "../../env";
+import { newId } from "../../lib/ids";
+import { bulkTransitionStatements } from "./status";
 
 /**
  * Rule 1 in the claim itself: the row's phone is opted out now (its contact unsubscribed, or its
@@ -69,9 +70,27 @@ export function claimStatements(
 /** Message ids whose claim receipt exists: the claim batch that wrote them committed. */
 export async function claimedByReceipt(env: Pick<Env, "DB">, receipts: string[]): Promise<Set<string>> {
   const { results } = await env.DB.prepare(
-    `SELECT message_id FROM message_events WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'`,
+    `SELECT message_id FROM message_events WHERE id IN ${IN_JSON_LIST} AND status = 'sending'`,
   )
     .bind(JSON.stringify(receipts))
     .all<{ message_id: string }>();
   return new Set(results.map((r) => r.message_id));
+}
+
+/** A pool number remembered for a phone (sticky sender). */
+export interface StickySender {
+  carrierId: string;
+  phone: string;
+  from: string;
+}
+
+/** Remembers new sticky senders; written in the claim's batch, so a number is kept exactly when it is used. */
+export function stickySenderStatement(d1: D1Database, senders: StickySender[]): D1PreparedStatement {
+  return d1
+    .prepare(
+      `INSERT INTO sticky_senders (carrier_id, phone, from_number)
+       SELECT json_extract(value, '$.c'), json_extract(value, '$.p'), json_extract(value, '$.f') FROM json_each(?) WHERE true
+       ON CONFLICT (carrier_id, phone) DO UPDATE SET from_number = excluded.from_number`,
+    )
+    .bind(JSON.stringify(senders.map((s) => ({ c: s.carrierId, p: s.phone, f: s.from }))));
 }
