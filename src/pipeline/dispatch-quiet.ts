@@ -1,6 +1,6 @@
 import { nextAllowedMinute } from "../domain/quiet-hours";
+import { quietWindowsFor, recipientZones } from "../domain/rules";
 import { iso } from "../lib/time";
-import { quietWindowsFor, recipientZones } from "../services/messages/create";
 import { type BulkRow, bulkTransitionStatements } from "../services/messages/status";
 import type { DispatchJob } from "./jobs";
 

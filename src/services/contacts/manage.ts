@@ -4,7 +4,7 @@ import { normalizePhone } from "../../domain/phone";
 import type { Filter } from "../../domain/segment-filter";
 import { invalidField, notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { cancelPendingMessages } from "../messages/create";
+import { cancelPendingMessages } from "../messages/cancel";
 import { listMatching, segmentReference } from "../segments/segments";
 import { hashPhone } from "./consent";
 import { type ContactInput, upsertContact } from "./upsert";
