@@ -156,11 +156,13 @@ export function decideMessages(
     }
 
     const analysis = analyzeBody(body);
+    const rowIds = ids[i];
+    if (!rowIds) throw new Error(`decideMessages: no ids for input ${i}`);
     return {
       kind: "new",
       row: {
-        id: ids[i]?.id ?? "",
-        event_id_: ids[i]?.eventId ?? "",
+        id: rowIds.id,
+        event_id_: rowIds.eventId,
         contact_id: input.contactId ?? contact?.id ?? null,
         program_id: input.programId ?? null,
         run_id: input.runId ?? null,
