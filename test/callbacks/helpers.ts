@@ -60,6 +60,33 @@ export async function webhookCount(tenantId: string, type: string): Promise<numb
   return row?.n ?? 0;
 }
 
+/** The `data` of the tenant's webhook deliveries of `type`, oldest first. */
+export async function webhookData(tenantId: string, type: string): Promise<Record<string, unknown>[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT payload FROM webhook_deliveries WHERE tenant_id = ? AND event_type = ? ORDER BY created_at, id",
+  )
+    .bind(tenantId, type)
+    .all<{ payload: string }>();
+  return results.map((r) => (JSON.parse(r.payload) as { data: Record<string, unknown> }).data);
+}
+
+/**
+ * Asserts the one `type` webhook of a message carries the Message object exactly as
+ * `GET /v1/messages/{id}` shows it, without `events` (PRODUCT.md, Outbound webhooks), body,
+ * encoding, segments and attempts included.
+ */
+export async function expectWebhookIsMessage(t: TestTenant, type: string, messageId: string): Promise<void> {
+  const [data, ...more] = await webhookData(t.id, type);
+  expect(more).toHaveLength(0);
+  const shown = await t.api.get<Record<string, unknown>>(`/v1/messages/${messageId}`);
+  expect(shown.status, shown.text).toBe(200);
+  const { events: _events, ...message } = shown.body;
+  expect(data).toEqual(message);
+  expect(Object.keys(data ?? {})).toEqual(Object.keys(message));
+  expect(data).toMatchObject({ status: type.slice("message.".length) });
+  for (const key of ["body", "encoding", "segments", "attempts"]) expect(data).toHaveProperty(key);
+}
+
 /** Subscribes the tenant to every message/contact webhook so emitted events are observable. */
 export async function subscribeWebhooks(t: TestTenant): Promise<void> {
   const res = await t.api.post("/v1/webhook-endpoints", {

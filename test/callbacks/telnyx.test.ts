@@ -10,7 +10,14 @@ import { serviceContext } from "../../src/services/context";
 import { call } from "../helpers/api";
 import { getOutboxMessage, insertOutboxMessage, outboxEvents } from "../helpers/outbox";
 import { newTenant, type TestTenant } from "../helpers/tenant";
-import { b64, createCarrier, fakeWebhookReceivers } from "./helpers";
+import {
+  b64,
+  createCarrier,
+  expectWebhookIsMessage,
+  fakeWebhookReceivers,
+  subscribeWebhooks,
+  webhookData,
+} from "./helpers";
 
 fakeWebhookReceivers();
 
@@ -116,6 +123,7 @@ describe("POST /callbacks/telnyx/{carrier_id}", () => {
   it("applies message.sent then message.finalized delivered; duplicates and late events change nothing", async () => {
     const t = await newTenant();
     const { carrier, post } = await setup(t);
+    await subscribeWebhooks(t);
     const msg = await insertOutboxMessage(t.id, { carrierId: carrier.id, status: "sending" });
     const sent = event("message.sent", {
       id: "40385f64-5717-4562-b3fc-2c963f66afa6",
@@ -132,6 +140,21 @@ describe("POST /callbacks/telnyx/{carrier_id}", () => {
     });
     expect(row.deliveredAt).not.toBeNull();
     expect((await outboxEvents(msg.id)).map((e) => e.status)).toEqual(["sent", "delivered"]);
+    // Each callback-produced webhook carries the full Message object, once: `message.delivered`
+    // as GET /v1/messages/{id} shows it now, `message.sent` as the row stood when it was sent.
+    await expectWebhookIsMessage(t, "message.delivered", msg.id);
+    const sentHooks = await webhookData(t.id, "message.sent");
+    expect(sentHooks).toHaveLength(1);
+    expect(sentHooks[0]).toMatchObject({
+      id: msg.id,
+      status: "sent",
+      body: msg.body,
+      encoding: msg.encoding,
+      segments: msg.segments,
+      attempts: msg.attempts,
+      delivered_at: null,
+      carrier_message_id: "40385f64-5717-4562-b3fc-2c963f66afa6",
+    });
   });
 
   it("stores 40300 as an opt-out: message failed, phone unsubscribed", async () => {

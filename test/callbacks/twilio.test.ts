@@ -11,6 +11,7 @@ import { call } from "../helpers/api";
 import { getOutboxMessage, insertOutboxMessage, outboxEvents } from "../helpers/outbox";
 import { newTenant } from "../helpers/tenant";
 import {
+  expectWebhookIsMessage,
   fakeWebhookReceivers,
   subscribeWebhooks,
   TWILIO_TOKEN,
@@ -101,6 +102,9 @@ describe("POST /callbacks/twilio/{carrier_id}/status", () => {
     expect(row.carrierMessageId).toBe("SM0123456789abcdef0123456789abcdef");
     expect((await outboxEvents(msg.id)).map((e) => e.status)).toEqual(["delivered"]);
     expect(await webhookCount(t.id, "message.delivered")).toBe(1);
+    // The payload is the Message object of GET /v1/messages/{id} (body, encoding, segments,
+    // attempts included), written in the same batch as the status change.
+    await expectWebhookIsMessage(t, "message.delivered", msg.id);
 
     // The same callback again (Twilio retries) changes nothing and writes no second event.
     expect((await postStatus(carrier, msg.id, status("delivered"))).status).toBe(204);
@@ -205,6 +209,7 @@ describe("POST /callbacks/twilio/{carrier_id}/status", () => {
     });
     expect(await isPhoneSuppressed(ctx, "+15555550142")).toBe(true);
     expect(await webhookCount(t.id, "message.failed")).toBe(1);
+    await expectWebhookIsMessage(t, "message.failed", msg.id);
     expect(await webhookCount(t.id, "contact.unsubscribed")).toBe(1);
   });
 

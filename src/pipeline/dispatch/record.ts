@@ -1,9 +1,7 @@
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
-import {
-  type CarrierOptOut,
-  carrierOptOutStatements,
-} from "../../services/contacts/carrier-opt-out-dispatch";
+import { carrierOptOutStatements } from "../../services/contacts/carrier-opt-out";
+import { serviceContext } from "../../services/context";
 import { type OutcomeRow, outcomeStatements } from "../../services/messages/dispatch-writes";
 import { writtenDeliveries } from "../../services/webhooks/in-batch";
 import type { Ledger } from "./ledger";
@@ -26,7 +24,7 @@ export async function record(
   const at = iso(now);
   const hooks = new BatchWebhooks(listening);
   const rows: OutcomeRow[] = [];
-  const optOuts: CarrierOptOut[] = [];
+  const optOuts: { tenantId: string; phone: string; text: string }[] = [];
   for (const { cand, from, result } of sent) {
     const { row, carrier } = cand;
     const outcome = classifyOutcome(result, row.attempts + 1);
@@ -37,12 +35,21 @@ export async function record(
     if (outcome.kind === "failed" || outcome.kind === "exhausted")
       hooks.add(row.tenant_id, "message.failed", row.id);
     if (outcome.kind === "failed" && outcome.optedOut)
-      optOuts.push({ tenantId: row.tenant_id, phone: row.to, detail: outcome.errorMessage });
+      optOuts.push({ tenantId: row.tenant_id, phone: row.to, text: outcome.errorMessage });
   }
   const stmts = outcomeStatements(env.DB, rows, now);
-  const optOut = await carrierOptOutStatements(env, optOuts, at, listening);
-  const optOutHooks = optOut.webhooks.map((i) => i + stmts.length);
-  stmts.push(...optOut.statements);
+  // The carrier says these people opted out: honoured on every carrier, in this batch. It may be
+  // written again after a lost answer (`once`): nothing is recorded twice.
+  const optOutHooks: number[] = [];
+  for (const o of optOuts) {
+    const optOut = await carrierOptOutStatements(
+      serviceContext(env, o.tenantId),
+      { phone: o.phone, text: o.text, at },
+      { once: true, webhook: listening.has(`${o.tenantId}|contact.unsubscribed`), offset: stmts.length },
+    );
+    optOutHooks.push(...optOut.webhookIndexes);
+    stmts.push(...optOut.statements);
+  }
   hooks.appendTo(env.DB, stmts, at);
   // The carrier was called: its outcomes must be kept through a lost answer or a D1 blip. Every
   // statement is conditional on the state it leaves, so writing the batch again changes nothing twice.

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ListQuerySchema, listOf } from "../../lib/pagination";
 import { TimestampSchema } from "../../lib/validators";
-import type { MessageRow } from "../../services/messages/create";
 import { MESSAGE_STATUSES } from "../../services/messages/status";
 
 const nullableTs = (description: string, example: string | null) =>
@@ -173,26 +172,5 @@ export const MessageListQuerySchema = ListQuerySchema.extend({
 
 export type MessageListQuery = z.infer<typeof MessageListQuerySchema>;
 
-/** The Message object of the API (PRODUCT.md). */
-export const messageView = (m: MessageRow): MessageView => ({
-  id: m.id,
-  contact_id: m.contactId,
-  program_id: m.programId,
-  to: m.to,
-  from: m.from,
-  body: m.body,
-  encoding: m.encoding,
-  segments: m.segments,
-  status: m.status as MessageView["status"],
-  status_reason: m.statusReason,
-  scheduled_at: m.scheduledAt,
-  sent_at: m.sentAt,
-  delivered_at: m.deliveredAt,
-  carrier_id: m.carrierId,
-  carrier_message_id: m.carrierMessageId,
-  error_code: m.errorCode,
-  error_message: m.errorMessage,
-  attempts: m.attempts,
-  created_at: m.createdAt,
-  updated_at: m.updatedAt,
-});
+/** The Message object of the API and of every `message.*` webhook (one field list: services/messages/payload.ts). */
+export { messageView } from "../../services/messages/payload";

@@ -2,11 +2,10 @@ import { and, eq } from "drizzle-orm";
 import type { CarrierStatusUpdate } from "../../carriers/types";
 import { messages } from "../../db/schema";
 import { nowIso } from "../../lib/time";
-import { consentWouldChange, hashPhone, unsubscribeStatements } from "../contacts/consent";
+import { carrierOptOutStatements } from "../contacts/carrier-opt-out";
 import type { ServiceContext } from "../context";
-import { type MessageStatus, transition } from "../messages/status";
-import { emitWebhookEvent } from "../webhooks/emit";
-import { carrierOptOutWebhookStatement, ringWebhooks, writtenDeliveries } from "../webhooks/in-batch";
+import { type MessageStatus, movedIds, transitionStatements } from "../messages/status";
+import { messageWebhookStatement, ringWebhooks, writtenDeliveries } from "../webhooks/in-batch";
 
 type MessageRow = typeof messages.$inferSelect;
 
@@ -51,26 +50,6 @@ async function findMessage(
   return hinted;
 }
 
-/** The webhook payload of a message status change. */
-export function messageWebhookData(m: MessageRow): Record<string, unknown> {
-  return {
-    id: m.id,
-    contact_id: m.contactId,
-    program_id: m.programId,
-    to: m.to,
-    from: m.from,
-    status: m.status,
-    status_reason: m.statusReason,
-    carrier_id: m.carrierId,
-    carrier_message_id: m.carrierMessageId,
-    error_code: m.errorCode,
-    error_message: m.errorMessage,
-    sent_at: m.sentAt,
-    delivered_at: m.deliveredAt,
-    updated_at: m.updatedAt,
-  };
-}
-
 export interface StatusCallbackOutcome {
   /** The message was found. */
   matched: boolean;
@@ -83,7 +62,8 @@ export interface StatusCallbackOutcome {
 /**
  * Applies a carrier's status report. Status only moves forward (ALLOWED_FROM); a `failed` message
  * is lifted only when its failure was `unknown_outcome` (the process died mid-call and the carrier
- * sent it after all). Each change writes one message event and fires `message.<status>`.
+ * sent it after all). Each change writes one message event and its `message.<status>` deliveries,
+ * in one batch.
  */
 export async function applyStatusUpdate(
   ctx: ServiceContext,
@@ -114,7 +94,8 @@ export async function applyStatusUpdate(
   const detail = update.errorCode
     ? `carrier callback: ${update.errorCode} ${update.errorMessage ?? ""}`.trim()
     : "carrier callback";
-  const changed = await transition(ctx.env, {
+  const d1 = ctx.env.DB;
+  const stmts = transitionStatements(d1, {
     tenantId: ctx.tenantId,
     messageId: msg.id,
     to,
@@ -123,16 +104,21 @@ export async function applyStatusUpdate(
     detail,
     at,
   });
-  if (to === "sent" || to === "delivered" || to === "undelivered" || to === "failed") {
-    if (changed) {
-      const fresh = await ctx.db.select().from(messages).where(eq(messages.id, msg.id)).get();
-      if (fresh) await emitWebhookEvent(ctx.env, ctx.tenantId, `message.${to}`, messageWebhookData(fresh));
-    } else if (msg.status === to) {
-      // The carrier resent a callback whose first attempt may have died between the status change
-      // and the webhook: emit again; the webhook's dedupe key makes it a no-op when it was queued.
-      await emitWebhookEvent(ctx.env, ctx.tenantId, `message.${to}`, messageWebhookData(msg));
-    }
-  }
+  // Its `message.<status>` deliveries in the same batch, payload the row as the transition left it,
+  // whenever the message is in that status after it: a resent callback whose first attempt died
+  // before the doorbell writes nothing twice (dedupe key) and rings again.
+  const hookAt = stmts.length;
+  const reported = update.status === "sending" ? null : update.status;
+  if (reported)
+    stmts.push(
+      messageWebhookStatement(d1, `message.${reported}`, [msg.id], at, {
+        sql: "(SELECT status FROM messages WHERE id = ?) = ?",
+        params: [msg.id, to],
+      }),
+    );
+  const results = await d1.batch(stmts);
+  const changed = movedIds(results[0]).size === 1;
+  if (reported) await ringWebhooks(ctx.env, writtenDeliveries(results, [hookAt]));
   return { matched: true, changed, phone: msg.to };
 }
 
@@ -148,19 +134,8 @@ export async function applyCarrierOptOut(
   phone: string,
   evidence: { provider: string; errorCode?: string; errorMessage?: string },
 ): Promise<void> {
-  const at = nowIso();
-  const hash = await hashPhone(ctx, phone);
   const text = `${evidence.provider} error ${evidence.errorCode ?? ""}: ${evidence.errorMessage ?? "recipient opted out"}`;
-  const db = ctx.env.DB;
-  const results = await db.batch([
-    carrierOptOutWebhookStatement(
-      db,
-      ctx.tenantId,
-      phone,
-      at,
-      consentWouldChange(ctx, phone, hash, "unsubscribed"),
-    ),
-    ...unsubscribeStatements(ctx, phone, hash, { source: "carrier", text, at }),
-  ]);
-  await ringWebhooks(ctx.env, writtenDeliveries(results, [0]));
+  const { statements, webhookIndexes } = await carrierOptOutStatements(ctx, { phone, text, at: nowIso() });
+  const results = await ctx.env.DB.batch(statements);
+  await ringWebhooks(ctx.env, writtenDeliveries(results, webhookIndexes));
 }

@@ -1,4 +1,5 @@
 import { ALWAYS, type SqlGuard } from "../../db/guard";
+import { IN_JSON_LIST } from "../../db/json-list";
 import { fromBase64, phoneHash, toHex, utf8 } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
@@ -60,33 +61,90 @@ export async function hashPhones(ctx: ServiceContext, e164s: string[]): Promise<
   );
 }
 
-/** The append-only consent record of a change for this phone (linked to its contact, if any). */
-function consentRecordStatement(
+/** One append-only consent record (PRODUCT.md: source, verbatim text, time). */
+export interface ConsentRecordRow {
+  change: "subscribed" | "unsubscribed" | "marketing_opt_in" | "marketing_opt_out";
+  phoneHash: string;
+  /** The contact it belongs to; absent or null: the contact with `phone` when the statement runs, if any. */
+  contactId?: string | null;
+  phone?: string;
+  /** Where the change came from (the door: `api`, `sms`, `carrier`…). */
+  source: ConsentSource;
+  /** The source the caller declared (`consent.source` of a contact write). */
+  declaredSource?: string | null;
+  text?: string | null;
+  at: string;
+}
+
+/**
+ * The one statement that appends consent records — any number, as one JSON parameter. Every
+ * consent change of Herald is written here: opt-outs and opt-ins from any door, contact writes.
+ */
+export function consentRecordsStatement(
+  ctx: ServiceContext,
+  rows: readonly ConsentRecordRow[],
+  onlyIf: SqlGuard = ALWAYS,
+): D1PreparedStatement {
+  const json = rows.map((r) => ({
+    id: newId("consent"),
+    contact_id: r.contactId ?? null,
+    phone: r.phone ?? null,
+    phone_hash: r.phoneHash,
+    change: r.change,
+    source: r.source,
+    declared_source: r.declaredSource ?? null,
+    text: r.text ?? null,
+    at: r.at,
+  }));
+  const field = (k: string) => `json_extract(value, '$.${k}')`;
+  return ctx.env.DB.prepare(
+    `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, declared_source, text, at, created_at)
+     SELECT ${field("id")}, ?,
+            COALESCE(${field("contact_id")}, (SELECT c.id FROM contacts c WHERE c.tenant_id = ? AND c.phone = ${field("phone")})),
+            ${field("phone_hash")}, ${field("change")}, ${field("source")}, ${field("declared_source")}, ${field("text")},
+            ${field("at")}, ?
+     FROM json_each(?) WHERE ${onlyIf.sql}`,
+  ).bind(ctx.tenantId, ctx.tenantId, nowIso(), JSON.stringify(json), ...onlyIf.params);
+}
+
+/** Keeps these phone hashes on the tenant's opt-out list (a hash already there keeps its date). */
+export function suppressStatement(
+  ctx: ServiceContext,
+  hashes: readonly string[],
+  at: string,
+  onlyIf: SqlGuard = ALWAYS,
+): D1PreparedStatement {
+  return ctx.env.DB.prepare(
+    `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at)
+     SELECT ?, value, 'opted_out', ? FROM json_each(?) WHERE ${onlyIf.sql}
+     ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
+  ).bind(ctx.tenantId, at, JSON.stringify(hashes), ...onlyIf.params);
+}
+
+/** Lifts these phone hashes off the tenant's opt-out list. */
+export function unsuppressStatement(
+  ctx: ServiceContext,
+  hashes: readonly string[],
+  onlyIf: SqlGuard = ALWAYS,
+): D1PreparedStatement {
+  return ctx.env.DB.prepare(
+    `DELETE FROM suppressions WHERE tenant_id = ? AND phone_hash IN ${IN_JSON_LIST} AND ${onlyIf.sql}`,
+  ).bind(ctx.tenantId, JSON.stringify(hashes), ...onlyIf.params);
+}
+
+const consentRecordStatement = (
   ctx: ServiceContext,
   e164: string,
   hash: string,
   change: "subscribed" | "unsubscribed",
   input: ConsentChangeInput & { at: string },
   onlyIf: SqlGuard,
-): D1PreparedStatement {
-  return ctx.env.DB.prepare(
-    `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, text, at, created_at)
-     SELECT ?, ?, (SELECT id FROM contacts WHERE tenant_id = ? AND phone = ?), ?, ?, ?, ?, ?, ?
-     WHERE ${onlyIf.sql}`,
-  ).bind(
-    newId("consent"),
-    ctx.tenantId,
-    ctx.tenantId,
-    e164,
-    hash,
-    change,
-    input.source,
-    input.text ?? null,
-    input.at,
-    nowIso(),
-    ...onlyIf.params,
+): D1PreparedStatement =>
+  consentRecordsStatement(
+    ctx,
+    [{ change, phone: e164, phoneHash: hash, source: input.source, text: input.text ?? null, at: input.at }],
+    onlyIf,
   );
-}
 
 /**
  * The statements of an opt-out, to run in one `db.batch()` (with anything that must stand with
@@ -110,13 +168,7 @@ export function unsubscribeStatements(
          WHERE tenant_id = ? AND phone = ? AND subscribed = 1 AND ${onlyIf.sql} RETURNING id`,
       )
       .bind(input.at, nowIso(), ctx.tenantId, e164, ...onlyIf.params),
-    db
-      .prepare(
-        `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at)
-         SELECT ?, ?, 'opted_out', ? WHERE ${onlyIf.sql}
-         ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
-      )
-      .bind(ctx.tenantId, hash, input.at, ...onlyIf.params),
+    suppressStatement(ctx, [hash], input.at, onlyIf),
     consentRecordStatement(ctx, e164, hash, "unsubscribed", input, onlyIf),
   ];
 }
@@ -137,9 +189,7 @@ export function resubscribeStatements(
          WHERE tenant_id = ? AND phone = ? AND subscribed = 0 AND ${onlyIf.sql} RETURNING id`,
       )
       .bind(nowIso(), ctx.tenantId, e164, ...onlyIf.params),
-    db
-      .prepare(`DELETE FROM suppressions WHERE tenant_id = ? AND phone_hash = ? AND ${onlyIf.sql}`)
-      .bind(ctx.tenantId, hash, ...onlyIf.params),
+    unsuppressStatement(ctx, [hash], onlyIf),
     consentRecordStatement(ctx, e164, hash, "subscribed", input, onlyIf),
   ];
 }
@@ -221,7 +271,7 @@ export async function suppressedPhoneHashes(ctx: ServiceContext, hashes: string[
   if (hashes.length === 0) return new Set();
   const rows = await ctx.env.DB.prepare(
     `SELECT phone_hash FROM suppressions
-     WHERE tenant_id = ? AND phone_hash IN (SELECT value FROM json_each(?))`,
+     WHERE tenant_id = ? AND phone_hash IN ${IN_JSON_LIST}`,
   )
     .bind(ctx.tenantId, JSON.stringify(hashes))
     .all<{ phone_hash: string }>();

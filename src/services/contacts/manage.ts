@@ -4,9 +4,9 @@ import { normalizePhone } from "../../domain/phone";
 import type { Filter } from "../../domain/segment-filter";
 import { invalidField, notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { cancelPendingMessages } from "../messages/create";
+import { cancelPendingMessages } from "../messages/cancel";
 import { listMatching, segmentReference } from "../segments/segments";
-import { hashPhone } from "./consent";
+import { hashPhone, suppressStatement } from "./consent";
 import { type ContactInput, upsertContact } from "./upsert";
 import type { ContactRow } from "./view";
 
@@ -103,14 +103,7 @@ export async function deleteContact(ctx: ServiceContext, id: string): Promise<vo
     ),
   ];
   if (!row.subscribed) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at) VALUES (?, ?, 'opted_out', ?)
-           ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
-        )
-        .bind(t, await hashPhone(ctx, row.phone), row.unsubscribedAt ?? now),
-    );
+    statements.push(suppressStatement(ctx, [await hashPhone(ctx, row.phone)], row.unsubscribedAt ?? now));
   }
   await db.batch(statements);
 }

@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import { inJsonList } from "../../db/json-list";
 import { type AttributeValue, contacts, suppressions, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import { inferTimezone } from "../../domain/timezones";
@@ -10,6 +11,8 @@ import { fireContactCreated } from "../events/contact-created";
 import { refreshContactDue } from "../programs/due";
 import { emitWebhookEvent } from "../webhooks/emit";
 import { hashPhones } from "./consent";
+import { type ConsentWrite, type Plain, plain, sameRow } from "./upsert-rows";
+import { upsertWriteStatements } from "./upsert-write";
 import type { ContactRow } from "./view";
 
 export type { ContactRow } from "./view";
@@ -46,44 +49,6 @@ export interface UpsertOptions {
 export type UpsertOutcome =
   | { ok: true; contact: ContactRow; created: boolean }
   | { ok: false; status: 409 | 422; errors: FieldError[] };
-
-interface ConsentWrite {
-  contactId: string;
-  phone: string;
-  change: "subscribed" | "unsubscribed" | "marketing_opt_in" | "marketing_opt_out";
-  source: string;
-  declaredSource: string | null;
-  text: string | null;
-  at: string;
-}
-
-type Plain = Omit<
-  ContactRow,
-  "birthdayMd" | "birthdayMonth" | "gender" | "income" | "city" | "region" | "country" | "postalCode"
->;
-
-const plain = (r: ContactRow | Plain): Plain => ({
-  id: r.id,
-  tenantId: r.tenantId,
-  phone: r.phone,
-  firstName: r.firstName,
-  lastName: r.lastName,
-  email: r.email,
-  externalId: r.externalId,
-  timezone: r.timezone,
-  locale: r.locale,
-  birthday: r.birthday,
-  attributes: r.attributes ?? {},
-  subscribed: Boolean(r.subscribed),
-  marketingOptIn: Boolean(r.marketingOptIn),
-  unsubscribedAt: r.unsubscribedAt,
-  createdFiredAt: r.createdFiredAt,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
-});
-
-const sameRow = (a: Plain, b: Plain): boolean =>
-  JSON.stringify({ ...a, updatedAt: "" }) === JSON.stringify({ ...b, updatedAt: "" });
 
 /**
  * Upserts one contact by phone (PRODUCT.md "upsert merge" and "consent"): 201-style `created: true`
@@ -153,28 +118,19 @@ export async function upsertContacts(
       .select()
       .from(contacts)
       .where(
-        and(
-          eq(contacts.tenantId, ctx.tenantId),
-          sql`${contacts.phone} IN (SELECT value FROM json_each(${JSON.stringify(distinctPhones)}))`,
-        ),
+        and(eq(contacts.tenantId, ctx.tenantId), sql`${contacts.phone} IN ${inJsonList(distinctPhones)}`),
       ),
     ctx.db
       .select({ externalId: contacts.externalId, phone: contacts.phone })
       .from(contacts)
       .where(
-        and(
-          eq(contacts.tenantId, ctx.tenantId),
-          sql`${contacts.externalId} IN (SELECT value FROM json_each(${JSON.stringify(externalIds)}))`,
-        ),
+        and(eq(contacts.tenantId, ctx.tenantId), sql`${contacts.externalId} IN ${inJsonList(externalIds)}`),
       ),
     ctx.db
       .select({ phoneHash: suppressions.phoneHash, createdAt: suppressions.createdAt })
       .from(suppressions)
       .where(
-        and(
-          eq(suppressions.tenantId, ctx.tenantId),
-          sql`${suppressions.phoneHash} IN (SELECT value FROM json_each(${JSON.stringify(hashes)}))`,
-        ),
+        and(eq(suppressions.tenantId, ctx.tenantId), sql`${suppressions.phoneHash} IN ${inJsonList(hashes)}`),
       ),
   ]);
 
@@ -309,93 +265,23 @@ export async function upsertContacts(
   });
 
   if (toWrite.length > 0 || consentWrites.length > 0 || suppress.size > 0 || unsuppress.size > 0) {
-    const upsertJson = JSON.stringify(
-      toWrite.map((r) => ({
-        id: r.id,
-        phone: r.phone,
-        first_name: r.firstName,
-        last_name: r.lastName,
-        email: r.email,
-        external_id: r.externalId,
-        timezone: r.timezone,
-        locale: r.locale,
-        birthday: r.birthday,
-        attributes: r.attributes,
-        subscribed: r.subscribed ? 1 : 0,
-        marketing_opt_in: r.marketingOptIn ? 1 : 0,
-        unsubscribed_at: r.unsubscribedAt,
-        created_at: r.createdAt,
-        updated_at: r.updatedAt,
-      })),
-    );
-    const consentJson = JSON.stringify(
-      consentWrites.map((c) => ({
-        id: newId("consent"),
-        contact_id: current.get(c.phone)?.id ?? c.contactId,
-        phone_hash: hashOf.get(c.phone),
-        change: c.change,
-        source: c.source,
-        declared_source: c.declaredSource,
-        text: c.text,
-        at: c.at,
-      })),
-    );
-    const writtenIds = JSON.stringify(toWrite.map((r) => r.id));
-    const db = ctx.env.DB;
+    const writtenIds = toWrite.map((r) => r.id);
     // One transaction: the contacts, their consent history and the suppressions stand or fall together.
-    await db.batch([
-      db
-        .prepare(
-          `INSERT INTO contacts (id, tenant_id, phone, first_name, last_name, email, external_id, timezone, locale,
-             birthday, attributes, subscribed, marketing_opt_in, unsubscribed_at, created_at, updated_at)
-           SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.phone'),
-             json_extract(value, '$.first_name'), json_extract(value, '$.last_name'), json_extract(value, '$.email'),
-             json_extract(value, '$.external_id'), json_extract(value, '$.timezone'), json_extract(value, '$.locale'),
-             json_extract(value, '$.birthday'), json(json_extract(value, '$.attributes')),
-             json_extract(value, '$.subscribed'), json_extract(value, '$.marketing_opt_in'),
-             json_extract(value, '$.unsubscribed_at'), json_extract(value, '$.created_at'),
-             json_extract(value, '$.updated_at')
-           FROM json_each(?2) WHERE true
-           ON CONFLICT (tenant_id, phone) DO UPDATE SET
-             first_name = excluded.first_name, last_name = excluded.last_name, email = excluded.email,
-             external_id = excluded.external_id, timezone = excluded.timezone, locale = excluded.locale,
-             birthday = excluded.birthday, attributes = excluded.attributes, subscribed = excluded.subscribed,
-             marketing_opt_in = excluded.marketing_opt_in, unsubscribed_at = excluded.unsubscribed_at,
-             updated_at = excluded.updated_at`,
-        )
-        .bind(ctx.tenantId, upsertJson),
-      db
-        .prepare(
-          `INSERT INTO consent_records (id, tenant_id, contact_id, phone_hash, change, source, declared_source, text,
-             at, created_at)
-           SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.contact_id'),
-             json_extract(value, '$.phone_hash'), json_extract(value, '$.change'), json_extract(value, '$.source'),
-             json_extract(value, '$.declared_source'), json_extract(value, '$.text'), json_extract(value, '$.at'), ?2
-           FROM json_each(?3)`,
-        )
-        .bind(ctx.tenantId, now, consentJson),
-      db
-        .prepare(
-          `INSERT INTO suppressions (tenant_id, phone_hash, reason, created_at)
-           SELECT ?1, value, 'opted_out', ?2 FROM json_each(?3) WHERE true
-           ON CONFLICT (tenant_id, phone_hash) DO NOTHING`,
-        )
-        .bind(ctx.tenantId, now, JSON.stringify([...suppress])),
-      db
-        .prepare(
-          `DELETE FROM suppressions WHERE tenant_id = ?1 AND phone_hash IN (SELECT value FROM json_each(?2))`,
-        )
-        .bind(ctx.tenantId, JSON.stringify([...unsuppress])),
-    ]);
+    await ctx.env.DB.batch(
+      upsertWriteStatements(ctx, {
+        rows: toWrite,
+        consentWrites,
+        suppress,
+        unsuppress,
+        hashOf,
+        current,
+        now,
+      }),
+    );
     const written = await ctx.db
       .select()
       .from(contacts)
-      .where(
-        and(
-          eq(contacts.tenantId, ctx.tenantId),
-          sql`${contacts.id} IN (SELECT value FROM json_each(${writtenIds}))`,
-        ),
-      )
+      .where(and(eq(contacts.tenantId, ctx.tenantId), sql`${contacts.id} IN ${inJsonList(writtenIds)}`))
       .all();
     const byId = new Map(written.map((r) => [r.id, r]));
     for (const o of outcomes) {

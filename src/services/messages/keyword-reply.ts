@@ -1,12 +1,11 @@
 import type { SqlGuard } from "../../db/guard";
 import { analyzeBody } from "../../domain/encoding";
+import { LEASE_MS } from "../../domain/rules";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
 import type { InsertRow } from "./create";
 
-/** A queued row's lease (sending rule 9), as for every created message. */
-const LEASE_MS = 2 * 60_000;
 /** A keyword reply that has not gone out within an hour is no longer an answer. */
 const REPLY_VALIDITY_MS = 3_600_000;
 

@@ -4,7 +4,8 @@ import { messageEvents, messages } from "../../db/schema";
 import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { cancelPendingMessages, type MessageRow } from "./create";
+import { cancelPendingMessages } from "./cancel";
+import type { MessageRow } from "./create";
 import { PENDING_STATUSES } from "./status";
 
 export type MessageEventRow = typeof messageEvents.$inferSelect;

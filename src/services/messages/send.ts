@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { contacts } from "../../db/schema";
+import { bodyLimitError, withFooter } from "../../domain/message-body";
 import { normalizePhone } from "../../domain/phone";
 import { renderBody } from "../../domain/template";
 import { invalidField } from "../../lib/problem";
@@ -8,7 +9,7 @@ import { findCarrier } from "../carriers/config";
 import { contactView } from "../contacts/view";
 import type { ServiceContext } from "../context";
 import { getTenant } from "../tenants/tenants";
-import { bodyLimitError, createMessages, type MessageRow, withFooter } from "./create";
+import { createMessages, type MessageRow } from "./create";
 
 /** `POST /v1/messages` as the service sees it (snake_case, as validated by the route). */
 export interface ApiSendInput {

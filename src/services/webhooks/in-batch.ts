@@ -12,6 +12,7 @@
 import { ALWAYS, type SqlGuard } from "../../db/guard";
 import type { Env } from "../../env";
 import { ID_PREFIXES } from "../../lib/ids";
+import { messageJsonSql } from "../messages/payload";
 import { enqueueWebhookDeliveries, type WebhookEventType } from "./emit";
 
 /** The time-ordered prefix of delivery ids minted in SQL (random part appended there). */
@@ -22,22 +23,18 @@ const LISTENS = `e.status = 'enabled' AND e.deleted_at IS NULL
   AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ?)`;
 
 /**
- * The Message object as `GET /v1/messages/{id}` shows it (`messageView`, same keys in the same
- * order, without `events`), over the row `m`, with `status` given by `?` (the status of the event:
- * a sandbox message is already delivered when its `message.sent` is written).
+ * The Message object as `GET /v1/messages/{id}` shows it (`messageView`, built from the same field
+ * list), over the row `m`, with `status` given by `?` (the status of the event: a sandbox message
+ * is already delivered when its `message.sent` is written).
  */
-const MESSAGE_VIEW_JSON = `json_object('id', m.id, 'contact_id', m.contact_id, 'program_id', m.program_id,
-  'to', m."to", 'from', m."from", 'body', m.body, 'encoding', m.encoding, 'segments', m.segments,
-  'status', ?, 'status_reason', m.status_reason, 'scheduled_at', m.scheduled_at, 'sent_at', m.sent_at,
-  'delivered_at', m.delivered_at, 'carrier_id', m.carrier_id, 'carrier_message_id', m.carrier_message_id,
-  'error_code', m.error_code, 'error_message', m.error_message, 'attempts', m.attempts,
-  'created_at', m.created_at, 'updated_at', m.updated_at)`;
+const MESSAGE_VIEW_JSON = messageJsonSql("m", { status: "?" });
 
 /**
  * One `message.<status>` delivery per listening endpoint for each of `messageIds`, its payload the
  * message row as it stands at this point of the batch (put it after the transition's statements).
  * Written only for a message that reached that status (it has the status event), once per message
  * and type (`dedupe_key`), so writing it again — a retried batch, a redelivered job — adds nothing.
+ * With `onlyIf`, nothing is written unless it holds where the statement stands in the batch.
  * Returns the ids it wrote.
  */
 export function messageWebhookStatement(
@@ -45,6 +42,7 @@ export function messageWebhookStatement(
   type: Extract<WebhookEventType, `message.${string}`>,
   messageIds: string[],
   at: string,
+  onlyIf: SqlGuard = ALWAYS,
 ): D1PreparedStatement {
   const status = type.slice("message.".length);
   return d1
@@ -58,9 +56,24 @@ export function messageWebhookStatement(
          CROSS JOIN messages m ON m.id = j.value
          JOIN webhook_endpoints e ON e.tenant_id = m.tenant_id AND ${LISTENS}
         WHERE EXISTS (SELECT 1 FROM message_events ev WHERE ev.message_id = m.id AND ev.status = ?)
+          AND (${onlyIf.sql})
        ON CONFLICT DO NOTHING RETURNING id`,
     )
-    .bind(idPrefix(), type, type, type, at, status, at, at, at, JSON.stringify(messageIds), type, status);
+    .bind(
+      idPrefix(),
+      type,
+      type,
+      type,
+      at,
+      status,
+      at,
+      at,
+      at,
+      JSON.stringify(messageIds),
+      type,
+      status,
+      ...onlyIf.params,
+    );
 }
 
 /**
