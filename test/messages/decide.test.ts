@@ -81,7 +81,8 @@ describe("decideMessages (pure)", () => {
       phone_hash: "h_ny",
       scheduled_at: new Date(NOW).toISOString(),
       expires_at: new Date(NOW + 24 * 3_600_000).toISOString(),
-      next_attempt_at: new Date(NOW + 120_000).toISOString(),
+      // Due now (one lease, rule 9): the sweep rings it once that is 2 minutes past.
+      next_attempt_at: new Date(NOW).toISOString(),
     });
   });
 

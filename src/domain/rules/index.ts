@@ -22,7 +22,7 @@ export { type CarrierChoice, chooseCarrier, nextCarrier, pinnedCarrierGone } fro
 export { type ConsentDenial, type ConsentFacts, consentDenial } from "./consent";
 export { DEDUPE_STATUSES, isDuplicate } from "./content-dedupe";
 export { CAP_STATUSES, type CapCounts, FL_OK_CAP, overFrequencyCap } from "./frequency-cap";
-export { LEASE_MS, leaseCutoff, leaseRanOut } from "./lease";
+export { claimedLease, LEASE_MS, leaseCutoff, leaseRanOut } from "./lease";
 export { occurrenceKey } from "./occurrence-key";
 export { exitHolds, type ProgramHold, programHold } from "./program-state";
 export {

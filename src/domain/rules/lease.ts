@@ -1,13 +1,24 @@
 /**
- * Sending rule 9 (recovery), and its twins for hooks, webhooks and build cursors: D1 is the truth,
- * the queue only a doorbell. Every unfinished row carries a lease — the time its work is due
- * (`next_attempt_at`, `lease_until`). A lease that ran out more than `LEASE_MS` ago lost its
- * doorbell (the queue message was lost, the process died), and the scheduler's sweep rings again.
- * Rows waiting on purpose (tokens, a retry, a paused program) carry a future lease and are left alone.
+ * Sending rule 9 (recovery), and its twins for storefront hooks, outbound webhooks, run and due-row
+ * build cursors: D1 is the truth, the queue only a doorbell. Every unfinished row carries a lease —
+ * the time its work is (next) due (`next_attempt_at`, `lease_until`):
+ * - work due now is leased `now` (a new queued message, a hook just received, a re-rung row);
+ * - a holder that claims a row makes it due again `LEASE_MS` later (`claimedLease`), so a
+ *   redelivered job leaves it alone while the holder works, and takes it over once that is past;
+ * - rows waiting on purpose (tokens, a retry, a paused program) are due when they come back;
+ * - a lease more than `LEASE_MS` past lost its doorbell (the queue message was lost, the process
+ *   died): the scheduler's sweep rings again (`leaseCutoff`).
  *
  * One duration for every lease in Herald: rule 9's 2 minutes.
  */
 export const LEASE_MS = 120_000;
+
+/**
+ * The lease a holder writes when it claims a row at `now`: due again `LEASE_MS` later.
+ *
+ * @example claimedLease(Date.parse("2026-12-01T10:00:00Z")) // "2026-12-01T10:02:00.000Z"
+ */
+export const claimedLease = (now: number): string => new Date(now + LEASE_MS).toISOString();
 
 /**
  * The cut-off of the sweeps: leases before this instant ran out more than `LEASE_MS` ago.

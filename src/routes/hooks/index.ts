@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { LEASE_MS } from "../../domain/rules/lease";
 import { processClaimedHook } from "../../hooks/process";
 import { receiveHook } from "../../hooks/receive";
 import { createRouter, json } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
-import { HOOK_LEASE_MS } from "../../services/integrations/hook-deliveries";
 
 const HookParams = z.object({
   integration_id: z
@@ -58,7 +58,7 @@ export const hookRoutes = createRouter().openapi(receiveHookRoute, async (c) => 
     try {
       await c.env.WORK_QUEUE.send(
         { kind: "hook", deliveryId: claimed.id },
-        { delaySeconds: Math.ceil(HOOK_LEASE_MS / 1000) + 5 },
+        { delaySeconds: Math.ceil(LEASE_MS / 1000) + 5 },
       );
     } catch (err) {
       console.error(

@@ -2,16 +2,12 @@
  * The storefront delivery log (`hook_deliveries`) and the orders it remembers (`shopify_orders`):
  * every write of the hooks path. A delivery is stored once per dedupe key, claimed with a lease
  * while it is processed, released on an error and finished with its outcome; the scheduler's lease
- * sweep (pipeline/recovery/leases.ts) re-enqueues one whose lease ran out.
+ * sweep (pipeline/recovery/leases.ts) re-enqueues one whose lease ran out (domain/rules/lease.ts:
+ * a claim holds the row `LEASE_MS`; a crashed attempt's claim then lapses).
  */
+import { claimedLease } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
-
-/**
- * A claimed delivery holds its row this long; a crashed attempt's claim then expires, and the
- * scheduler's lease sweep (`sweepHookDeliveries`) re-enqueues it once the lease is 2 minutes past.
- */
-export const HOOK_LEASE_MS = 60_000;
 
 export interface DeliveryRow {
   id: string;
@@ -48,7 +44,7 @@ export async function storeOrReclaimDelivery(
   claimed: { id: string; topic: string | null; raw_body: string } | undefined;
 }> {
   const now = iso(nowMs);
-  const lease = iso(nowMs + HOOK_LEASE_MS);
+  const lease = claimedLease(nowMs);
   const [inserted, reclaimed] = await env.DB.batch<{ id: string; topic: string | null; raw_body: string }>([
     env.DB.prepare(
       `INSERT INTO hook_deliveries (id, tenant_id, integration_id, dedupe_key, content_key, topic, raw_body, status, received_at, lease_until)
@@ -82,7 +78,7 @@ export async function claimDelivery(
      WHERE id = ? AND (status = 'received' OR (status = 'processing' AND lease_until < ?))
      RETURNING id`,
   )
-    .bind(iso(nowMs + HOOK_LEASE_MS), deliveryId, iso(nowMs))
+    .bind(claimedLease(nowMs), deliveryId, iso(nowMs))
     .first<{ id: string }>();
   if (!claimed) {
     const row = await env.DB.prepare("SELECT status FROM hook_deliveries WHERE id = ?")

@@ -1,6 +1,5 @@
 import type { SqlGuard } from "../../db/guard";
 import { analyzeBody } from "../../domain/encoding";
-import { LEASE_MS } from "../../domain/rules";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
@@ -51,7 +50,7 @@ export async function keywordReplyRow(reply: KeywordReply, nowMs: number = Date.
     detail: null,
     scheduled_at: now,
     expires_at: iso(nowMs + REPLY_VALIDITY_MS),
-    next_attempt_at: iso(nowMs + LEASE_MS),
+    next_attempt_at: iso(nowMs),
     carrier_id: reply.carrierId,
     carrier_pinned: 1,
     keyword_reply: 1,

@@ -1,3 +1,4 @@
+import { claimedLease } from "../../domain/rules/lease";
 import { signStandard } from "../../domain/signatures";
 import { checkOutboundUrl } from "../../domain/url-guard";
 import { type Env, isProduction } from "../../env";
@@ -11,8 +12,6 @@ export const DISABLE_AFTER_CONSECUTIVE_FAILURES = 20;
 /** Delay before attempt n+1 (seconds), Standard Webhooks' usual schedule; the last repeats. */
 export const RETRY_SCHEDULE_SECONDS = [5, 60, 300, 1800, 7200, 18000, 36000];
 const REQUEST_TIMEOUT_MS = 10_000;
-/** A claimed attempt holds the row this long; a redelivered job meanwhile does nothing. */
-const LEASE_MS = 60_000;
 /** Queue delays are not exact: a job this early still counts as due. */
 const EARLY_TOLERANCE_MS = 5_000;
 
@@ -50,7 +49,7 @@ export async function attemptWebhookDelivery(
      WHERE id = ? AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
      RETURNING id`,
   )
-    .bind(iso(nowMs + LEASE_MS), iso(nowMs), deliveryId, iso(nowMs + EARLY_TOLERANCE_MS))
+    .bind(claimedLease(nowMs), iso(nowMs), deliveryId, iso(nowMs + EARLY_TOLERANCE_MS))
     .first<{ id: string }>();
   if (!claimed) return { outcome: "skipped" };
   const row = await env.DB.prepare(

@@ -15,7 +15,6 @@ import {
   type CapCounts,
   consentDenial,
   isDuplicate,
-  LEASE_MS,
   overFrequencyCap,
   type QuietTenant,
   quietUntil,
@@ -183,7 +182,8 @@ export function decideMessages(
         detail: verdict.detail,
         scheduled_at: iso(verdict.scheduledMs),
         expires_at: verdict.expiresMs === null ? null : iso(verdict.expiresMs),
-        next_attempt_at: verdict.status === "queued" ? iso(nowMs + LEASE_MS) : null,
+        // Due now: its lease runs from now (rule 9: the sweep rings it once that is 2 minutes past).
+        next_attempt_at: verdict.status === "queued" ? iso(nowMs) : null,
         carrier_id: input.carrierId ?? null,
         carrier_pinned: input.carrierId ? 1 : 0,
         keyword_reply: input.keywordReply ? 1 : 0,
