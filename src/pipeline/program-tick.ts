@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import type { ContactRow, ProgramRow, TenantRow } from "../db/rows";
 import { programs } from "../db/schema";
 import { occurrenceKey } from "../domain/rules/occurrence-key";
 import {
@@ -16,7 +17,7 @@ import type { ServiceContext } from "../services/context";
 import { audienceFilter, forEachAudiencePage, inAudience } from "../services/programs/audience";
 import { dueFor } from "../services/programs/due";
 import { type Occurrence, sendOccurrences } from "../services/programs/execute";
-import { type ContactRow, contactZone, type ProgramRow, type TenantRow } from "../services/programs/scope";
+import { contactZone } from "../services/programs/scope";
 
 /**
  * One program's share of a scheduler tick, by trigger: birthdays, materialised due rows

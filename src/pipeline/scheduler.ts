@@ -1,11 +1,12 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { createDb } from "../db/client";
+import type { ProgramRow, TenantRow } from "../db/rows";
 import { programs } from "../db/schema";
 import type { Env } from "../env";
 import { iso } from "../lib/time";
 import { serviceContext } from "../services/context";
 import { purgeIdempotencyKeys } from "../services/idempotency/keys";
-import { loadTenant, type ProgramRow, type TenantRow } from "../services/programs/scope";
+import { loadTenant } from "../services/programs/scope";
 import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
 import { sweepUnfiredContacts } from "./recovery/contacts";
 import { sweepLeases } from "./recovery/leases";

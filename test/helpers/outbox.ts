@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { createDb } from "../../src/db/client";
+import type { MessageRow } from "../../src/db/rows";
 import { messageEvents, messages } from "../../src/db/schema";
 import { newId } from "../../src/lib/ids";
 import { nowIso } from "../../src/lib/time";
-
-export type MessageRow = typeof messages.$inferSelect;
 
 /**
  * Writes an outbox row directly (for tests of code that acts on existing messages, without going

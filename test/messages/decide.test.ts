@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { MessageRow } from "../../src/db/rows";
 import { type DecideTenant, type Decision, decideMessages } from "../../src/services/messages/create/decide";
 import type { CreateFacts } from "../../src/services/messages/create/gather";
-import type { MessageRow, NewMessage } from "../../src/services/messages/create/types";
+import type { NewMessage } from "../../src/services/messages/create/types";
 
 // Pure: no bindings, no clock — facts and time are given.
 const NOW = Date.parse("2026-01-15T17:00:00Z"); // 12:00 in New York

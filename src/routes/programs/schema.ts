@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import type { ProgramRow } from "../../db/rows";
 import { FilterSchema } from "../../domain/segment-filter";
 import { listOf } from "../../lib/pagination";
 import { HhMmSchema, TimestampSchema } from "../../lib/validators";
 import { PROGRAM_KINDS } from "../../services/programs/defaults";
-import type { ProgramRow } from "../../services/programs/scope";
 
 const EventName = z
   .string()

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import type { TenantRow } from "../../db/rows";
 import { CountrySchema, HhMmSchema, TimestampSchema, TimezoneSchema } from "../../lib/validators";
-import { defaultHelpText, defaultStopText, type TenantRow } from "../../services/tenants/tenants";
+import { defaultHelpText, defaultStopText } from "../../services/tenants/tenants";
 
 const QuietHoursSchema = z
   .strictObject({

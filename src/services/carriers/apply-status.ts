@@ -1,13 +1,12 @@
 import { and, eq } from "drizzle-orm";
 import type { CarrierStatusUpdate } from "../../carriers/types";
+import type { MessageRow } from "../../db/rows";
 import { messages } from "../../db/schema";
 import { nowIso } from "../../lib/time";
 import { carrierOptOutStatements } from "../contacts/carrier-opt-out";
 import type { ServiceContext } from "../context";
 import { type MessageStatus, movedIds, transitionStatements } from "../messages/status";
 import { messageWebhookStatement, ringWebhooks, writtenDeliveries } from "../webhooks/in-batch";
-
-type MessageRow = typeof messages.$inferSelect;
 
 const digits = (phone: string): string => phone.replace(/\D/g, "");
 

@@ -1,4 +1,5 @@
 import { and, eq, type SQL } from "drizzle-orm";
+import type { ContactRow } from "../../db/rows";
 import { contacts, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import type { Filter } from "../../domain/segment-filter";
@@ -8,7 +9,6 @@ import { cancelPendingMessages } from "../messages/cancel";
 import { listMatching, segmentReference } from "../segments/segments";
 import { hashPhone, suppressStatement } from "./consent";
 import { type ContactInput, upsertContact } from "./upsert";
-import type { ContactRow } from "./view";
 
 export async function getContact(ctx: ServiceContext, id: string): Promise<ContactRow> {
   const row = await ctx.db

@@ -2,7 +2,7 @@
  * The row shapes of a contact upsert: the contact as merged in memory (`Plain`, without the
  * generated columns) and the consent changes a merge records.
  */
-import type { ContactRow } from "./view";
+import type { ContactRow } from "../../db/rows";
 
 /** A consent change decided by the merge, written by `upsertWriteStatements`. */
 export interface ConsentWrite {

@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { inJsonList } from "../../db/json-list";
+import type { ContactRow } from "../../db/rows";
 import { type AttributeValue, contacts, suppressions, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import { inferTimezone } from "../../domain/timezones";
@@ -13,9 +14,6 @@ import { emitWebhookEvent } from "../webhooks/emit";
 import { hashPhones } from "./consent";
 import { type ConsentWrite, type Plain, plain, sameRow } from "./upsert-rows";
 import { upsertWriteStatements } from "./upsert-write";
-import type { ContactRow } from "./view";
-
-export type { ContactRow } from "./view";
 
 /** The body of `POST /v1/contacts` (snake_case); every field but `phone` optional, `null` clears. */
 export interface ContactInput {

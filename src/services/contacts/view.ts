@@ -1,6 +1,5 @@
-import type { AttributeValue, contacts } from "../../db/schema";
-
-export type ContactRow = typeof contacts.$inferSelect;
+import type { ContactRow } from "../../db/rows";
+import type { AttributeValue } from "../../db/schema";
 
 /** The Contact object of the API (PRODUCT.md). */
 export interface ContactView {

@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { ContactRow } from "../../db/rows";
 import { contacts, programs } from "../../db/schema";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { addMinutes, nowIso } from "../../lib/time";
@@ -7,8 +8,6 @@ import { inAudience } from "../programs/audience";
 import { refreshContactDue } from "../programs/due";
 import { sendOccurrences } from "../programs/execute";
 import { loadTenant } from "../programs/scope";
-
-type ContactRow = typeof contacts.$inferSelect;
 
 const PAGE = 100;
 

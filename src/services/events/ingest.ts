@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import type { ContactRow, ProgramRow } from "../../db/rows";
 import { contacts, programExits, programs, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
@@ -10,7 +11,6 @@ import type { ServiceContext } from "../context";
 import { inAudience } from "../programs/audience";
 import { cancelProgramPending } from "../programs/cancel";
 import { exitFieldValue, sendOccurrences } from "../programs/execute";
-import type { ContactRow, ProgramRow } from "../programs/scope";
 import { loadTenant } from "../programs/scope";
 
 export interface EventInput {

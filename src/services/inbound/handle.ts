@@ -1,5 +1,6 @@
 import type { InboundSms } from "../../carriers/types";
 import { both, type SqlGuard } from "../../db/guard";
+import type { TenantRow } from "../../db/rows";
 import { classifyKeyword, type KeywordKind } from "../../domain/keywords";
 import { normalizePhone } from "../../domain/phone";
 import { classifyRevocation } from "../../domain/revocation";
@@ -18,7 +19,7 @@ import {
 import type { ServiceContext } from "../context";
 import { insertMessageStatements } from "../messages/create";
 import { cancelPendingToPhoneStatements, keywordReplyRow } from "../messages/keyword-reply";
-import { defaultHelpText, defaultStopText, getTenant, type TenantRow } from "../tenants/tenants";
+import { defaultHelpText, defaultStopText, getTenant } from "../tenants/tenants";
 import {
   enqueueWebhookDeliveries,
   listeningEndpointsStatement,

@@ -6,10 +6,9 @@
  * callback, dead letter). A key added here appears in both; they cannot drift.
  */
 import { getTableColumns } from "drizzle-orm";
+import type { MessageRow } from "../../db/rows";
 import { messages } from "../../db/schema";
 import type { MessageStatus } from "./status";
-
-type MessageRow = typeof messages.$inferSelect;
 
 /** The keys of the Message object, in order, and the row property each comes from. */
 export const MESSAGE_FIELDS = [

@@ -1,11 +1,11 @@
 import { and, asc, desc, eq, type SQL } from "drizzle-orm";
 import { beforeCursor } from "../../db/keyset";
+import type { MessageRow } from "../../db/rows";
 import { messageEvents, messages } from "../../db/schema";
 import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { cancelPendingMessages } from "./cancel";
-import type { MessageRow } from "./create";
 import { PENDING_STATUSES } from "./status";
 
 export type MessageEventRow = typeof messageEvents.$inferSelect;

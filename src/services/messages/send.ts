@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import type { ContactRow, MessageRow } from "../../db/rows";
 import { contacts } from "../../db/schema";
 import { bodyLimitError, withFooter } from "../../domain/message-body";
 import { normalizePhone } from "../../domain/phone";
@@ -9,7 +10,7 @@ import { findCarrier } from "../carriers/config";
 import { contactView } from "../contacts/view";
 import type { ServiceContext } from "../context";
 import { getTenant } from "../tenants/tenants";
-import { createMessages, type MessageRow } from "./create";
+import { createMessages } from "./create";
 
 /** `POST /v1/messages` as the service sees it (snake_case, as validated by the route). */
 export interface ApiSendInput {
@@ -44,7 +45,7 @@ export async function sendApiMessage(ctx: ServiceContext, input: ApiSendInput): 
 
   const tenant = await getTenant(ctx);
   let to: string;
-  let contact: typeof contacts.$inferSelect | undefined;
+  let contact: ContactRow | undefined;
   if (input.contact_id !== undefined) {
     contact = await ctx.db
       .select()

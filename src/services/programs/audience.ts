@@ -1,10 +1,10 @@
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import type { ContactRow, ProgramRow } from "../../db/rows";
 import { contacts, segments } from "../../db/schema";
 import { compileFilter, type Filter, FilterSchema } from "../../domain/segment-filter";
 import { HttpProblem } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { filterToSql } from "../segments/segments";
-import type { ContactRow, ProgramRow } from "./scope";
 
 /** Throws a 422 naming `audience.filter.…` when a filter is not a valid segment filter. */
 export function validateAudienceFilter(filter: unknown): void {

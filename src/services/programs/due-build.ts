@@ -9,12 +9,13 @@
  */
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { ProgramRow } from "../../db/rows";
 import { contacts, programDue, programDueBuilds, programs } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { iso, nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { DUE_INSERT, DUE_PAGE, type DueRow, dueFor, isMaterialised } from "./due";
-import { loadTenant, type ProgramRow } from "./scope";
+import { loadTenant } from "./scope";
 
 /** Pages of contacts whose due rows a (re)build writes inside the request; the rest go to the work queue. */
 export const DUE_INLINE_PAGES = 4;

@@ -1,9 +1,10 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
 import { contacts, programs } from "../../db/schema";
 import { addDays, dateTriggerDue, nextCron } from "../../domain/schedule";
 import { iso, nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
-import { type ContactRow, contactZone, loadTenant, type ProgramRow, type TenantRow } from "./scope";
+import { contactZone, loadTenant } from "./scope";
 
 /** Contacts per page when due rows are computed. */
 export const DUE_PAGE = 500;

@@ -1,11 +1,12 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
 import { programExits } from "../../db/schema";
 import { renderBody } from "../../domain/template";
 import { iso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { type CreatedMessage, createMessages, type NewMessage } from "../messages/create";
 import { attributeDate } from "./due";
-import { type ContactRow, contactZone, type ProgramRow, type TenantRow, templateScope } from "./scope";
+import { contactZone, templateScope } from "./scope";
 
 /** One occurrence of a program for one contact. */
 export interface Occurrence {

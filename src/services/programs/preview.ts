@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import type { ContactRow } from "../../db/rows";
 import { contacts } from "../../db/schema";
 import { analyzeBody, ucs2Culprits } from "../../domain/encoding";
 import { renderBody } from "../../domain/template";
@@ -7,7 +8,7 @@ import { nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { bodyLimitError, withFooter } from "../messages/create";
 import { getProgram } from "./programs";
-import { type ContactRow, contactZone, loadTenant, templateScope } from "./scope";
+import { contactZone, loadTenant, templateScope } from "./scope";
 
 export interface InlineContact {
   phone?: string;

@@ -1,5 +1,6 @@
 import { and, desc, eq } from "drizzle-orm";
 import { beforeCursor } from "../../db/keyset";
+import type { ProgramRow } from "../../db/rows";
 import {
   carriers,
   type ProgramAudience,
@@ -19,7 +20,6 @@ import { validateAudienceFilter } from "./audience";
 import { cancelProgramPending } from "./cancel";
 import { DEFAULT_AT, DEFAULT_VALIDITY_HOURS, KIND_DEFAULTS } from "./defaults";
 import { dueBuildStatements, startDueBuild } from "./due-build";
-import type { ProgramRow } from "./scope";
 
 export type TriggerInput =
   | { type: "event"; event: string; delay_minutes?: number }

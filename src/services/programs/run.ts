@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../../db/client";
+import type { ProgramRow } from "../../db/rows";
 import { programRuns, programs } from "../../db/schema";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import type { Env } from "../../env";
@@ -10,7 +11,6 @@ import { type ServiceContext, serviceContext } from "../context";
 import { countAudience, forEachAudiencePage } from "./audience";
 import { sendOccurrences } from "./execute";
 import { getProgram } from "./programs";
-import type { ProgramRow } from "./scope";
 import { loadTenant } from "./scope";
 
 /** Messages written per createMessages call: one page of the audience. */

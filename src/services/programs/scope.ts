@@ -1,12 +1,9 @@
 import { eq } from "drizzle-orm";
-import { type contacts, type programs, tenants } from "../../db/schema";
+import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
+import { tenants } from "../../db/schema";
 import { localDate } from "../../domain/schedule";
 import { notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-
-export type ContactRow = typeof contacts.$inferSelect;
-export type ProgramRow = typeof programs.$inferSelect;
-export type TenantRow = typeof tenants.$inferSelect;
 
 export async function loadTenant(ctx: ServiceContext): Promise<TenantRow> {
   const row = await ctx.db.select().from(tenants).where(eq(tenants.id, ctx.tenantId)).get();

@@ -1,12 +1,12 @@
 import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import { beforeCursor, newestFirstPage } from "../../db/keyset";
+import type { ContactRow } from "../../db/rows";
 import { contacts, segments } from "../../db/schema";
 import { type CompiledFilter, compileFilter, type Filter, packParams } from "../../domain/segment-filter";
 import { newId } from "../../lib/ids";
 import { decodeCursor } from "../../lib/pagination";
 import { HttpProblem, invalidField, notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
-import type { ContactRow } from "../contacts/view";
 import type { ServiceContext } from "../context";
 
 export type SegmentRow = typeof segments.$inferSelect;

@@ -1,12 +1,11 @@
 import { eq } from "drizzle-orm";
+import type { TenantRow } from "../../db/rows";
 import { apiKeys, tenants } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import { createApiKey } from "../api-keys/manage";
 import type { ServiceContext } from "../context";
-
-export type TenantRow = typeof tenants.$inferSelect;
 
 export interface TenantSettingsInput {
   name?: string;

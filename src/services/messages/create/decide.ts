@@ -9,6 +9,8 @@
  * Inputs of the same call see each other: a queued message counts for the dedupe of the next one,
  * a queued or scheduled marketing message for the next one's cap.
  */
+
+import type { MessageRow } from "../../../db/rows";
 import { analyzeBody } from "../../../domain/encoding";
 import { bodyLimitError, withFooter } from "../../../domain/message-body";
 import {
@@ -24,7 +26,7 @@ import { isFloridaOrOklahoma } from "../../../domain/timezones";
 import { iso } from "../../../lib/time";
 import type { MessageStatus, SuppressionReason } from "../status";
 import { type ContactFacts, type CreateFacts, recentKey } from "./gather";
-import type { InsertRow, MessageRow, NewMessage } from "./types";
+import type { InsertRow, NewMessage } from "./types";
 
 /** What the rules need of the tenant. */
 export interface DecideTenant extends QuietTenant {

@@ -6,14 +6,14 @@
  */
 import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { inJsonList } from "../../../db/json-list";
+import type { MessageRow, TenantRow } from "../../../db/rows";
 import { contacts, messages, suppressions } from "../../../db/schema";
 import { CAP_STATUSES, type CapCounts, DEDUPE_STATUSES, FL_OK_CAP } from "../../../domain/rules";
 import { sha256Hex } from "../../../lib/crypto";
 import { iso } from "../../../lib/time";
 import { hashPhones } from "../../contacts/consent";
 import type { ServiceContext } from "../../context";
-import type { TenantRow } from "../../tenants/tenants";
-import type { MessageRow, NewMessage } from "./types";
+import type { NewMessage } from "./types";
 
 const HOUR_MS = 3_600_000;
 

@@ -9,11 +9,13 @@
  *
  * Results come back in input order.
  */
+
+import type { TenantRow } from "../../../db/rows";
 import { newId } from "../../../lib/ids";
 import { iso } from "../../../lib/time";
 import { enqueueDispatch } from "../../../pipeline/enqueue";
 import type { ServiceContext } from "../../context";
-import { getTenant, type TenantRow } from "../../tenants/tenants";
+import { getTenant } from "../../tenants/tenants";
 import { decideMessages } from "./decide";
 import { gatherFacts } from "./gather";
 import type { CreatedMessage, NewMessage } from "./types";
@@ -22,7 +24,7 @@ import { writeDecisions } from "./write";
 // The names other modules know creation by.
 export { bodyLimitError, withFooter } from "../../../domain/message-body";
 export { type CancelWhere, cancelPendingMessages } from "../cancel";
-export type { CreatedMessage, InsertRow, MessageRow, NewMessage } from "./types";
+export type { CreatedMessage, InsertRow, NewMessage } from "./types";
 export { insertMessageStatements } from "./write";
 
 /** Rows decided and written per round trip (json_each keeps each statement to a few parameters). */

@@ -1,7 +1,5 @@
-import type { messages } from "../../../db/schema";
+import type { MessageRow } from "../../../db/rows";
 import type { MessageStatus } from "../status";
-
-export type MessageRow = typeof messages.$inferSelect;
 
 /** One message to create. The one way to create a message: API sends, programs, events, /run, keyword replies. */
 export interface NewMessage {

@@ -7,10 +7,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { ALWAYS, type SqlGuard } from "../../../db/guard";
 import { inJsonList } from "../../../db/json-list";
+import type { MessageRow } from "../../../db/rows";
 import { messages } from "../../../db/schema";
 import type { ServiceContext } from "../../context";
 import type { Decision } from "./decide";
-import type { CreatedMessage, InsertRow, MessageRow } from "./types";
+import type { CreatedMessage, InsertRow } from "./types";
 
 const INSERT_COLUMNS = [
   "id",
