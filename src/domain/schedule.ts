@@ -58,9 +58,14 @@ export function localParts(ms: number, zone: string): LocalParts {
   };
 }
 
-/** Local calendar date `YYYY-MM-DD` of an instant in a zone. */
-export function localDate(ms: number, zone: string): string {
-  const p = localParts(ms, zone);
+/**
+ * Local calendar date `YYYY-MM-DD` of an instant in a zone; in UTC when the zone is missing or
+ * unknown to this runtime (a contact without a zone of its own, say).
+ * @example localDate(Date.UTC(2026, 0, 1, 3), "America/New_York") // "2025-12-31"
+ * @example localDate(Date.UTC(2026, 0, 1, 3), null) // "2026-01-01"
+ */
+export function localDate(ms: number, zone: string | null | undefined): string {
+  const p = localParts(ms, zone && isValidZone(zone) ? zone : "UTC");
   return ymd(p.year, p.month, p.day);
 }
 

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
 import { tenants } from "../../db/schema";
+import { ageOn } from "../../domain/age";
 import { localDate } from "../../domain/schedule";
 import { notFound } from "../../lib/problem";
 import type { ServiceContext } from "../context";
@@ -17,14 +18,6 @@ export const contactZone = (
   tenant: Pick<TenantRow, "timezone">,
 ): string => contact.timezone || tenant.timezone || "UTC";
 
-/** Whole years since a full `YYYY-MM-DD` birthday, on the contact's local today; null for `--MM-DD`. */
-export function ageOn(birthday: string | null, zone: string, now = Date.now()): number | null {
-  if (!birthday || !/^\d{4}-\d{2}-\d{2}$/.test(birthday)) return null;
-  const today = localDate(now, zone);
-  const years = Number(today.slice(0, 4)) - Number(birthday.slice(0, 4));
-  return today.slice(5) < birthday.slice(5) ? years - 1 : years;
-}
-
 /** `contact.*` as templates see it (the API's contact fields, `attributes` and `age`). */
 export function contactScope(c: ContactRow, zone: string, now = Date.now()): Record<string, unknown> {
   return {
@@ -37,7 +30,7 @@ export function contactScope(c: ContactRow, zone: string, now = Date.now()): Rec
     timezone: c.timezone,
     locale: c.locale,
     birthday: c.birthday,
-    age: ageOn(c.birthday, zone, now),
+    age: ageOn(c.birthday, localDate(now, zone)),
     attributes: c.attributes ?? {},
     subscribed: c.subscribed,
     created_at: c.createdAt,
