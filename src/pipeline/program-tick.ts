@@ -16,7 +16,7 @@ import { iso } from "../lib/time";
 import type { ServiceContext } from "../services/context";
 import { audienceFilter, forEachAudiencePage, inAudience } from "../services/programs/audience";
 import { dueFor } from "../services/programs/due";
-import { type Occurrence, sendOccurrences } from "../services/programs/execute";
+import { createOccurrenceMessages, type Occurrence } from "../services/programs/execute";
 import { contactZone } from "../services/programs/scope";
 
 /**
@@ -89,7 +89,7 @@ async function sendInPages(tick: Tick, program: ProgramRow, occ: Occurrence[]): 
   for (let i = 0; i < occ.length; i += SCHEDULER_PAGE) {
     const page = occ.slice(i, i + SCHEDULER_PAGE);
     tick.stats.due += page.length;
-    await sendOccurrences(tick.ctx, program, tick.tenant, page, tick.now);
+    await createOccurrenceMessages(tick.ctx, program, tick.tenant, page, tick.now);
   }
 }
 

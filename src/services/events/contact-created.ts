@@ -6,7 +6,7 @@ import { addMinutes, nowIso } from "../../lib/time";
 import type { ServiceContext } from "../context";
 import { inAudience } from "../programs/audience";
 import { refreshContactDue } from "../programs/due";
-import { sendOccurrences } from "../programs/execute";
+import { createOccurrenceMessages } from "../programs/execute";
 import { loadTenant } from "../programs/scope";
 
 const PAGE = 100;
@@ -61,7 +61,7 @@ async function runCreatedTriggers(ctx: ServiceContext, created: ContactRow[]): P
         p,
         page.map((c) => c.id),
       );
-      await sendOccurrences(
+      await createOccurrenceMessages(
         ctx,
         p,
         tenant,

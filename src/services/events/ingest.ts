@@ -10,7 +10,7 @@ import { upsertContact } from "../contacts/upsert";
 import type { ServiceContext } from "../context";
 import { inAudience } from "../programs/audience";
 import { cancelProgramPending } from "../programs/cancel";
-import { exitFieldValue, sendOccurrences } from "../programs/execute";
+import { createOccurrenceMessages, exitFieldValue } from "../programs/execute";
 import { loadTenant } from "../programs/scope";
 
 export interface EventInput {
@@ -163,7 +163,7 @@ export async function runEventPrograms(
     const delay = p.trigger.type === "event" ? (p.trigger.delay_minutes ?? 0) : 0;
     const base = Math.max(Date.parse(occurrence.at) || Date.now(), Date.now() - 60_000);
     const sendAt = delay > 0 ? addMinutes(iso(base), delay) : nowIso();
-    const [created] = await sendOccurrences(ctx, p, tenant, [
+    const [created] = await createOccurrenceMessages(ctx, p, tenant, [
       {
         contact,
         occurrenceKey: occurrenceKey.event(p.id, contact.id, occurrence.key),

@@ -72,7 +72,7 @@ export async function exitedContacts(
  * one whose render fails or goes past Herald's limits `failed / template_error` (that occurrence
  * only: the others of the page go on).
  */
-export async function sendOccurrences(
+export async function createOccurrenceMessages(
   ctx: ServiceContext,
   program: ProgramRow,
   tenant: TenantRow,

@@ -9,7 +9,7 @@ import { HttpProblem } from "../../lib/problem";
 import { iso, nowIso } from "../../lib/time";
 import { type ServiceContext, serviceContext } from "../context";
 import { countAudience, forEachAudiencePage } from "./audience";
-import { sendOccurrences } from "./execute";
+import { createOccurrenceMessages } from "./execute";
 import { getProgram } from "./programs";
 import { loadTenant } from "./scope";
 
@@ -97,7 +97,7 @@ async function writeRunPages(
     program,
     RUN_PAGE,
     async (page) => {
-      await sendOccurrences(
+      await createOccurrenceMessages(
         ctx,
         program,
         tenant,
