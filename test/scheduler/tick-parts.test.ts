@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { programWindowStart } from "../../src/pipeline/scheduler-window";
-import { runTickParts } from "../../src/pipeline/tick-parts";
+import { runTickParts } from "../../src/pipeline/scheduler/parts";
+import { programWindowStart } from "../../src/pipeline/scheduler/window";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -14,7 +14,7 @@ import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { serviceContext } from "../../services/context";
 import { fireContactCreated } from "../../services/events/contact-created";
-import { logTickFailure } from "../tick-parts";
+import { logTickFailure } from "../scheduler/parts";
 
 /** Contacts finished per tick (the rest wait a tick; the partial index keeps the read cheap). */
 const SWEEP_LIMIT = 500;

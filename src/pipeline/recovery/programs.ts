@@ -13,7 +13,7 @@ import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { enqueueWork } from "../enqueue";
 import type { WorkJob } from "../jobs";
-import { logTickFailure } from "../tick-parts";
+import { logTickFailure } from "../scheduler/parts";
 
 /** Runs or builds resumed per tick (the rest wait a tick). */
 const SWEEP_LIMIT = 200;

@@ -1,5 +1,5 @@
-import type { Env } from "../env";
-import { iso } from "../lib/time";
+import type { Env } from "../../env";
+import { iso } from "../../lib/time";
 
 /**
  * The scheduler's catch-up windows, kept in `system_state`:

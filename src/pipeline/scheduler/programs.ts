@@ -1,18 +1,13 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { createDb } from "../db/client";
-import type { ProgramRow, TenantRow } from "../db/rows";
-import { programs } from "../db/schema";
-import type { Env } from "../env";
-import { iso } from "../lib/time";
-import { serviceContext } from "../services/context";
-import { purgeIdempotencyKeys } from "../services/idempotency/keys";
-import { loadTenant } from "../services/programs/scope";
-import { MAX_CATCH_UP_MS, type TickStats, tickProgram } from "./program-tick";
-import { sweepUnfiredContacts } from "./recovery/contacts";
-import { sweepLeases } from "./recovery/leases";
-import { sweepOutbox } from "./recovery/outbox";
-import { sweepProgramWork } from "./recovery/programs";
-import { purgeDeliveryLogs } from "./retention";
+import { createDb } from "../../db/client";
+import type { ProgramRow, TenantRow } from "../../db/rows";
+import { programs } from "../../db/schema";
+import type { Env } from "../../env";
+import { serviceContext } from "../../services/context";
+import { loadTenant } from "../../services/programs/scope";
+import { logTickFailure } from "./parts";
+import { MAX_CATCH_UP_MS, type TickStats } from "./tick";
+import { tickProgram } from "./triggers";
 import {
   addStrike,
   oweWindow,
@@ -23,8 +18,7 @@ import {
   readStrikes,
   settleWindows,
   writeLastTick,
-} from "./scheduler-window";
-import { logTickFailure, runTickParts } from "./tick-parts";
+} from "./window";
 
 const ACTIVE = and(eq(programs.status, "active"), inArray(programs.triggerType, ["date", "schedule"]));
 
@@ -83,7 +77,7 @@ async function activeProgramsByTenant(env: Env): Promise<Map<string, TenantProgr
  *   nothing twice).
  * Returns the start of the shared window (null when there was nothing to do).
  */
-async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<number | null> {
+export async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<number | null> {
   const last = await readLastTick(env);
   const from = Math.max(last ?? now - 60_000, now - MAX_CATCH_UP_MS);
   if (from >= now) return null;
@@ -163,44 +157,4 @@ async function tickPrograms(env: Env, now: number, stats: TickStats): Promise<nu
   // Only when a failure could not be recorded does the shared window stay open (nothing is lost).
   if (!owedAhead && unrecorded === 0) await writeLastTick(env, now);
   return from;
-}
-
-/**
- * The `* * * * *` cron: independent parts, each isolated (tick-parts.ts). The outbox recovery
- * sweep (every tenant's) runs first, so it never waits on, or depends on, program work; then the
- * programs (tickPrograms), then the purges. The first tick ever looks back one minute, not to the
- * epoch.
- */
-export async function runScheduler(env: Env, scheduledTime: number): Promise<void> {
-  const started = performance.now();
-  const now = scheduledTime;
-  const stats: TickStats = { rowsRead: 0, due: 0, programs: 0 };
-  let from: number | null = null;
-  const failed = await runTickParts([
-    { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
-    { name: "lease_sweep", run: () => sweepLeases(env, now) },
-    { name: "contact_created_sweep", run: () => sweepUnfiredContacts(env, now) },
-    { name: "program_work_sweep", run: () => sweepProgramWork(env, now) },
-    {
-      name: "programs",
-      run: async () => {
-        from = await tickPrograms(env, now, stats);
-      },
-    },
-    { name: "idempotency_purge", run: () => purgeIdempotencyKeys(env.DB, now) },
-    { name: "delivery_log_purge", run: () => purgeDeliveryLogs(env.DB, now) },
-  ]);
-  console.log(
-    JSON.stringify({
-      level: "info",
-      message: "scheduler tick",
-      scheduled_time: iso(now),
-      window_from: from === null ? null : iso(from),
-      programs: stats.programs,
-      due: stats.due,
-      rows_read: stats.rowsRead,
-      failed_parts: failed,
-      duration_ms: Math.round(performance.now() - started),
-    }),
-  );
 }
