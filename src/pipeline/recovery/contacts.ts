@@ -3,15 +3,14 @@
  * written before its creation's programs run (welcome, prospect) and its date triggers are armed;
  * `created_fired_at` marks that work done. When the process died or a binding failed in between,
  * the mark is missing: the next write of the contact finishes it, and so does this sweep, for
- * contacts created more than the lease grace ago (a creation still in flight is left alone).
+ * contacts created more than `LEASE_MS` ago (a creation still in flight is left alone).
  * Running it again is safe: the occurrence key of a creation sends nothing twice.
  */
 import { and, asc, isNull, lt } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import { contacts } from "../../db/schema";
-import { LEASE_MS } from "../../domain/rules/lease";
+import { leaseCutoff } from "../../domain/rules/lease";
 import type { Env } from "../../env";
-import { iso } from "../../lib/time";
 import { serviceContext } from "../../services/context";
 import { fireContactCreated } from "../../services/events/contact-created";
 import { logTickFailure } from "../scheduler/parts";
@@ -23,7 +22,7 @@ export async function sweepUnfiredContacts(env: Env, now: number): Promise<numbe
   const rows = await createDb(env.DB)
     .select()
     .from(contacts)
-    .where(and(isNull(contacts.createdFiredAt), lt(contacts.createdAt, iso(now - LEASE_MS))))
+    .where(and(isNull(contacts.createdFiredAt), lt(contacts.createdAt, leaseCutoff(now))))
     .orderBy(asc(contacts.createdAt))
     .limit(SWEEP_LIMIT)
     .all();

@@ -7,8 +7,7 @@
  * left alone. Each re-enqueued row gets a fresh lease (`now`), so it is swept again only if this
  * queue message is lost too. Processing is idempotent (claims, event identity, occurrence keys).
  */
-
-import { LEASE_MS } from "../../domain/rules/lease";
+import { leaseCutoff } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { enqueueWebhookDeliveries } from "../../services/webhooks/emit";
@@ -23,7 +22,7 @@ const SWEEP_MAX_PAGES = 20;
  * `received` (the job claims it) and enqueued again. One statement per page selects and moves them.
  */
 export async function sweepHookDeliveries(env: Env, now: number): Promise<number> {
-  const stale = iso(now - LEASE_MS);
+  const stale = leaseCutoff(now);
   let total = 0;
   for (let i = 0; i < SWEEP_MAX_PAGES; i++) {
     const { results } = await env.DB.prepare(
@@ -48,10 +47,10 @@ export async function sweepHookDeliveries(env: Env, now: number): Promise<number
 
 /**
  * Outbound webhook deliveries still `pending` whose next attempt (the lease of a claimed attempt,
- * or the due time of a retry) is more than the grace past: made due now and enqueued again.
+ * or the due time of a retry) is more than `LEASE_MS` past: made due now and enqueued again.
  */
 export async function sweepWebhookDeliveries(env: Env, now: number): Promise<number> {
-  const stale = iso(now - LEASE_MS);
+  const stale = leaseCutoff(now);
   let total = 0;
   for (let i = 0; i < SWEEP_MAX_PAGES; i++) {
     const { results } = await env.DB.prepare(

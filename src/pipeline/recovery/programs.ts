@@ -7,8 +7,8 @@
  * more only if this message is lost too. Continuing is idempotent: occurrence keys for runs, kept
  * rows and build identity for due builds, and cursors that move only from where a step started.
  */
-
-import { LEASE_MS } from "../../domain/rules/lease";
+import { IN_JSON_LIST } from "../../db/json-list";
+import { leaseCutoff } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { enqueueWork } from "../enqueue";
@@ -27,7 +27,7 @@ export async function sweepRuns(env: Env, now: number): Promise<number> {
                   ORDER BY lease_until LIMIT ?3)
      RETURNING id`,
   )
-    .bind(iso(now), iso(now - LEASE_MS), SWEEP_LIMIT)
+    .bind(iso(now), leaseCutoff(now), SWEEP_LIMIT)
     .all<{ id: string }>();
   await enqueueWork(
     env,
@@ -45,7 +45,7 @@ export async function sweepDueBuilds(env: Env, now: number): Promise<number> {
                           ORDER BY lease_until LIMIT ?3)
      RETURNING program_id, tenant_id, build_id`,
   )
-    .bind(iso(now), iso(now - LEASE_MS), SWEEP_LIMIT)
+    .bind(iso(now), leaseCutoff(now), SWEEP_LIMIT)
     .all<{ program_id: string; tenant_id: string; build_id: string }>();
   await enqueueWork(
     env,
@@ -82,7 +82,7 @@ export async function sweepProgramWork(env: Env, now: number): Promise<void> {
 
 /**
  * Dead-lettered run and build continuations: their lease is ended now, so the sweep sends them
- * again after the grace instead of waiting out the rest of the lease. Nothing is given up: the
+ * again after `LEASE_MS` instead of waiting out the rest of the lease. Nothing is given up: the
  * rows stay the truth, and the next attempt continues from their cursor.
  */
 export function expireProgramLeases(env: Env, jobs: WorkJob[], now: string): D1PreparedStatement[] {
@@ -92,16 +92,16 @@ export function expireProgramLeases(env: Env, jobs: WorkJob[], now: string): D1P
   if (runs.length > 0)
     out.push(
       env.DB.prepare(
-        `UPDATE program_runs SET lease_until = ?1
-         WHERE id IN (SELECT value FROM json_each(?2)) AND cursor IS NOT NULL AND lease_until > ?1`,
-      ).bind(now, JSON.stringify(runs)),
+        `UPDATE program_runs SET lease_until = ?
+         WHERE id IN ${IN_JSON_LIST} AND cursor IS NOT NULL AND lease_until > ?`,
+      ).bind(now, JSON.stringify(runs), now),
     );
   if (builds.length > 0)
     out.push(
       env.DB.prepare(
-        `UPDATE program_due_builds SET lease_until = ?1
-         WHERE program_id IN (SELECT value FROM json_each(?2)) AND cursor IS NOT NULL AND lease_until > ?1`,
-      ).bind(now, JSON.stringify(builds)),
+        `UPDATE program_due_builds SET lease_until = ?
+         WHERE program_id IN ${IN_JSON_LIST} AND cursor IS NOT NULL AND lease_until > ?`,
+      ).bind(now, JSON.stringify(builds), now),
     );
   return out;
 }

@@ -1,3 +1,4 @@
+import { IN_JSON_LIST } from "../../db/json-list";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 
@@ -104,9 +105,8 @@ export async function addStrike(env: Env, programId: string): Promise<void> {
 /** The programs in `programIds` owe nothing any more (their tick succeeded, or they stopped). */
 export async function settleWindows(env: Env, programIds: readonly string[]): Promise<void> {
   if (programIds.length === 0) return;
-  await env.DB.prepare(
-    "DELETE FROM system_state WHERE key IN (SELECT ?1 || value FROM json_each(?3) UNION ALL SELECT ?2 || value FROM json_each(?3))",
-  )
-    .bind(OWED_PREFIX, STRIKES_PREFIX, JSON.stringify(programIds))
+  const keys = programIds.flatMap((id) => [`${OWED_PREFIX}${id}`, `${STRIKES_PREFIX}${id}`]);
+  await env.DB.prepare(`DELETE FROM system_state WHERE key IN ${IN_JSON_LIST}`)
+    .bind(JSON.stringify(keys))
     .run();
 }

@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import { inJsonList } from "../../db/json-list";
 import type { ContactRow } from "../../db/rows";
 import { contacts, programs } from "../../db/schema";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
@@ -28,7 +29,7 @@ export async function fireContactCreated(ctx: ServiceContext, created: ContactRo
     .where(
       and(
         eq(contacts.tenantId, ctx.tenantId),
-        sql`${contacts.id} IN (SELECT value FROM json_each(${JSON.stringify(created.map((c) => c.id))}))`,
+        sql`${contacts.id} IN ${inJsonList(created.map((c) => c.id))}`,
       ),
     )
     .run();

@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import { inJsonList } from "../../db/json-list";
 import type { ContactRow, ProgramRow } from "../../db/rows";
 import { contacts, segments } from "../../db/schema";
 import { compileFilter, type Filter, FilterSchema } from "../../domain/segment-filter";
@@ -66,7 +67,7 @@ export async function inAudience(
   const rows = await ctx.db
     .select({ id: contacts.id })
     .from(contacts)
-    .where(and(cond, sql`${contacts.id} IN (SELECT value FROM json_each(${JSON.stringify(contactIds)}))`))
+    .where(and(cond, sql`${contacts.id} IN ${inJsonList(contactIds)}`))
     .all();
   return new Set(rows.map((r) => r.id));
 }

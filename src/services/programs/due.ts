@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { IN_JSON_LIST, inJsonList } from "../../db/json-list";
 import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
 import { contacts, programs } from "../../db/schema";
 import { addDays, dateTriggerDue, nextCron } from "../../domain/schedule";
@@ -114,12 +115,7 @@ export async function refreshContactDue(ctx: ServiceContext, contactIds: string[
     const rows = await ctx.db
       .select({ id: contacts.id, timezone: contacts.timezone, attributes: contacts.attributes })
       .from(contacts)
-      .where(
-        and(
-          eq(contacts.tenantId, ctx.tenantId),
-          sql`${contacts.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
-        ),
-      )
+      .where(and(eq(contacts.tenantId, ctx.tenantId), sql`${contacts.id} IN ${inJsonList(ids)}`))
       .all();
     for (const program of targets) {
       const due: DueRow[] = [];
@@ -132,7 +128,7 @@ export async function refreshContactDue(ctx: ServiceContext, contactIds: string[
       await upsertDue(ctx, program.id, due, armedAt);
       if (gone.length > 0) {
         await ctx.env.DB.prepare(
-          "DELETE FROM program_due WHERE program_id = ? AND contact_id IN (SELECT value FROM json_each(?))",
+          `DELETE FROM program_due WHERE program_id = ? AND contact_id IN ${IN_JSON_LIST}`,
         )
           .bind(program.id, JSON.stringify(gone))
           .run();

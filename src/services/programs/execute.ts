@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import { IN_JSON_LIST, inJsonList } from "../../db/json-list";
 import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
 import { programExits } from "../../db/schema";
 import { renderBody } from "../../domain/template";
@@ -40,7 +41,7 @@ export async function exitedContacts(
     .where(
       and(
         eq(programExits.programId, program.id),
-        sql`${programExits.contactId} IN (SELECT value FROM json_each(${JSON.stringify(contacts.map((c) => c.id))}))`,
+        sql`${programExits.contactId} IN ${inJsonList(contacts.map((c) => c.id))}`,
       ),
     )
     .all();
@@ -57,7 +58,7 @@ export async function exitedContacts(
   // A lifted exit is removed, so the dispatcher's own exit check (any row) agrees.
   if (lifted.length > 0) {
     await ctx.env.DB.prepare(
-      "DELETE FROM program_exits WHERE program_id = ? AND contact_id IN (SELECT value FROM json_each(?))",
+      `DELETE FROM program_exits WHERE program_id = ? AND contact_id IN ${IN_JSON_LIST}`,
     )
       .bind(program.id, JSON.stringify(lifted))
       .run();
