@@ -1,5 +1,3 @@
-import type { DueJob } from "../services/programs/due-build";
-
 /** Queue message bodies. Queues carry ids, never message bodies (D1 is the source of truth). */
 
 /** Dispatch queue: one outbox row to send. */
@@ -15,3 +13,26 @@ export type WorkJob =
   | { kind: "run"; runId: string }
   /** The rest of a program's due rows (attribute dates, schedules in each contact's zone), from the build's cursor. */
   | ({ kind: "due" } & DueJob);
+
+/**
+ * A build of one program's due rows, resumable from `after` (the last contact id written). It
+ * names the program version it belongs to (trigger, activation): a build whose program was changed,
+ * paused or archived meanwhile writes nothing more.
+ */
+export interface DueBuild {
+  tenantId: string;
+  programId: string;
+  trigger: string;
+  activatedAt: string | null;
+  /** Occurrences due before this moment are not sent (no retroactive sends). */
+  armedAt: string;
+  /** Schedules start from their next run after this moment. */
+  now: number;
+  after: string;
+}
+
+/**
+ * A work-queue continuation: the build's identity (its state is in D1). Messages sent before
+ * builds were stored carry the whole `DueBuild` instead, and are still honoured.
+ */
+export type DueJob = { tenantId: string; programId: string; buildId: string } | DueBuild;

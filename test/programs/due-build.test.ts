@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { DueBuild } from "../../src/pipeline/jobs";
 import { serviceContext } from "../../src/services/context";
 import { DUE_PAGE } from "../../src/services/programs/due";
-import { continueDueBuild, DUE_INLINE_PAGES, type DueBuild } from "../../src/services/programs/due-build";
+import { continueDueBuild, DUE_INLINE_PAGES } from "../../src/services/programs/due-build";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 
 /** `n` contacts with a billing due date, seeded straight into D1 (created long ago). */

@@ -13,6 +13,7 @@ import type { ProgramRow } from "../../db/rows";
 import { contacts, programDue, programDueBuilds, programs } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { iso, nowIso } from "../../lib/time";
+import type { DueBuild, DueJob } from "../../pipeline/jobs";
 import type { ServiceContext } from "../context";
 import { DUE_INSERT, DUE_PAGE, type DueRow, dueFor, isMaterialised } from "./due";
 import { loadTenant } from "./scope";
@@ -23,29 +24,6 @@ export const DUE_INLINE_PAGES = 4;
 export const DUE_JOB_PAGES = 20;
 /** How long one step of a build (the request's pages, one job) holds it before the sweep may resume it. */
 export const DUE_LEASE_MS = 120_000;
-
-/**
- * A build of one program's due rows, resumable from `after` (the last contact id written). It
- * names the program version it belongs to (trigger, activation): a build whose program was changed,
- * paused or archived meanwhile writes nothing more.
- */
-export interface DueBuild {
-  tenantId: string;
-  programId: string;
-  trigger: string;
-  activatedAt: string | null;
-  /** Occurrences due before this moment are not sent (no retroactive sends). */
-  armedAt: string;
-  /** Schedules start from their next run after this moment. */
-  now: number;
-  after: string;
-}
-
-/**
- * A work-queue continuation: the build's identity (its state is in D1). Messages sent before
- * builds were stored carry the whole `DueBuild` instead, and are still honoured.
- */
-export type DueJob = { tenantId: string; programId: string; buildId: string } | DueBuild;
 
 type BuildRow = typeof programDueBuilds.$inferSelect;
 
