@@ -43,18 +43,13 @@ export async function sweepDueBuilds(env: Env, now: number): Promise<number> {
      WHERE program_id IN (SELECT program_id FROM program_due_builds
                           WHERE cursor IS NOT NULL AND lease_until < ?2
                           ORDER BY lease_until LIMIT ?3)
-     RETURNING program_id, tenant_id, build_id`,
+     RETURNING program_id AS programId, tenant_id AS tenantId, build_id AS buildId`,
   )
     .bind(iso(now), leaseCutoff(now), SWEEP_LIMIT)
-    .all<{ program_id: string; tenant_id: string; build_id: string }>();
+    .all<{ programId: string; tenantId: string; buildId: string }>();
   await enqueueWork(
     env,
-    results.map((r) => ({
-      kind: "due",
-      tenantId: r.tenant_id,
-      programId: r.program_id,
-      buildId: r.build_id,
-    })),
+    results.map((r) => ({ kind: "due", ...r })),
   );
   return results.length;
 }

@@ -1,3 +1,8 @@
+/**
+ * The programs part of the tick: which active date and schedule programs run, over which window
+ * (the shared one, or the older one a program still owes: window.ts), in which order (strikes),
+ * each isolated from the others. What one program's share is depends on its trigger (triggers.ts).
+ */
 import { and, eq, inArray } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import type { ProgramRow, TenantRow } from "../../db/rows";

@@ -39,14 +39,14 @@ export async function writeLastTick(env: Env, now: number): Promise<void> {
 /** Programs that owe a window, with its start (ms). */
 export async function readOwedWindows(env: Env): Promise<Map<string, number>> {
   const { results } = await env.DB.prepare(
-    "SELECT substr(key, ?1) AS program_id, value FROM system_state WHERE key LIKE ?2",
+    "SELECT substr(key, ?1) AS programId, value FROM system_state WHERE key LIKE ?2",
   )
     .bind(OWED_PREFIX.length + 1, `${OWED_PREFIX}%`)
-    .all<{ program_id: string; value: string }>();
+    .all<{ programId: string; value: string }>();
   const out = new Map<string, number>();
   for (const r of results) {
     const ms = Date.parse(r.value);
-    if (Number.isFinite(ms)) out.set(r.program_id, ms);
+    if (Number.isFinite(ms)) out.set(r.programId, ms);
   }
   return out;
 }
@@ -85,11 +85,11 @@ export async function oweWindows(env: Env, starts: ReadonlyMap<string, number>):
 /** Strikes of the owed programs (absent = 0). */
 export async function readStrikes(env: Env): Promise<Map<string, number>> {
   const { results } = await env.DB.prepare(
-    "SELECT substr(key, ?1) AS program_id, value FROM system_state WHERE key LIKE ?2",
+    "SELECT substr(key, ?1) AS programId, value FROM system_state WHERE key LIKE ?2",
   )
     .bind(STRIKES_PREFIX.length + 1, `${STRIKES_PREFIX}%`)
-    .all<{ program_id: string; value: string }>();
-  return new Map(results.map((r) => [r.program_id, Number(r.value) || 0]));
+    .all<{ programId: string; value: string }>();
+  return new Map(results.map((r) => [r.programId, Number(r.value) || 0]));
 }
 
 /** One more strike for an owed program, written just before a tick starts it. */

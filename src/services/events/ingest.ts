@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { ContactRow, ProgramRow } from "../../db/rows";
-import { contacts, programExits, programs, tenants } from "../../db/schema";
+import { type ContactRow, type ProgramRow, type RawRow, rowFromRaw } from "../../db/rows";
+import { contacts, events, programExits, programs, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { derivedId, newId } from "../../lib/ids";
@@ -204,11 +204,11 @@ export async function ingestEvent(
   const now = nowIso();
   const occurredMs = input.occurred_at ? Date.parse(input.occurred_at) : Number.NaN;
   // One statement: a new event is inserted, a known one is returned as it was first stored.
-  const stored = await ctx.env.DB.prepare(
+  const returned = await ctx.env.DB.prepare(
     `INSERT INTO events (id, tenant_id, name, contact_id, data, occurred_at, source, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET id = events.id
-     RETURNING name, contact_id, data, occurred_at`,
+     RETURNING *`,
   )
     .bind(
       id,
@@ -220,9 +220,10 @@ export async function ingestEvent(
       source.kind,
       now,
     )
-    .first<{ name: string; contact_id: string; data: string; occurred_at: string }>();
-  if (!stored) throw new Error("the event insert returned no row");
-  if (stored.name !== input.name || stored.contact_id !== contact.id) {
+    .first<RawRow>();
+  if (!returned) throw new Error("the event insert returned no row");
+  const stored = rowFromRaw(events, returned);
+  if (stored.name !== input.name || stored.contactId !== contact.id) {
     throw new HttpProblem(
       "conflict",
       identity?.kind === "id"
@@ -230,13 +231,12 @@ export async function ingestEvent(
         : "This event was already reported with another name or contact",
     );
   }
-  const data = JSON.parse(stored.data) as Record<string, unknown>;
   await applyExits(ctx, input.name, contact, id);
   const outcomes = await runEventPrograms(ctx, input.name, contact, {
     id,
     key: id,
-    at: stored.occurred_at,
-    data,
+    at: stored.occurredAt,
+    data: stored.data,
   });
   return { id, name: input.name, contact_id: contact.id, programs: outcomes };
 }

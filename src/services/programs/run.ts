@@ -55,13 +55,13 @@ export async function runProgram(
      VALUES (?, ?, ?, ?, '', ?, NULL, ?, ?)
      ON CONFLICT (id) DO UPDATE SET
        lease_until = CASE WHEN program_runs.cursor IS NULL THEN NULL ELSE excluded.lease_until END
-     RETURNING audience_count, cursor`,
+     RETURNING audience_count AS audienceCount, cursor`,
   )
     .bind(runId, ctx.tenantId, program.id, audienceCount, leaseFromNow(), now, now)
-    .first<{ audience_count: number; cursor: string | null }>();
+    .first<{ audienceCount: number; cursor: string | null }>();
   if (!run) throw new Error("the run insert returned no row");
   if (run.cursor !== null) await writeRunPages(ctx, program, runId, run.cursor, RUN_INLINE_PAGES);
-  return { run_id: runId, audience_count: run.audience_count };
+  return { run_id: runId, audience_count: run.audienceCount };
 }
 
 /** Work-queue job: the next pages of a run (a finished, unknown or no-longer-active run does nothing). */
