@@ -1,3 +1,4 @@
+// Writes D1: purges finished entries of the delivery logs past their retention (a scheduler part).
 import { iso } from "../lib/time";
 
 /** How long the storefront hook log and the outbound webhook delivery log keep a finished entry. */

@@ -6,6 +6,8 @@
  * Rows legitimately waiting (a live claim, a webhook retry due later) have a future lease and are
  * left alone. Each re-enqueued row gets a fresh lease (`now`), so it is swept again only if this
  * queue message is lost too. Processing is idempotent (claims, event identity, occurrence keys).
+ *
+ * Writes D1: moves the leases of the rows it re-enqueues (hook and webhook deliveries).
  */
 import { leaseCutoff } from "../../domain/rules/lease";
 import type { Env } from "../../env";

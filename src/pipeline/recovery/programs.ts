@@ -6,6 +6,8 @@
  * dead-lettered), so the tick sends it again, with a fresh lease (`now`) so that it is swept once
  * more only if this message is lost too. Continuing is idempotent: occurrence keys for runs, kept
  * rows and build identity for due builds, and cursors that move only from where a step started.
+ *
+ * Writes D1: moves the leases of the runs and due builds it re-enqueues, or ends them (dead letters).
  */
 import { IN_JSON_LIST } from "../../db/json-list";
 import { leaseCutoff } from "../../domain/rules/lease";

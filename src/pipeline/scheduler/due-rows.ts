@@ -1,3 +1,4 @@
+// Writes D1: consumes the `program_due` rows it read (deleted, or moved to the next occurrence).
 import { IN_JSON_LIST } from "../../db/json-list";
 import { type ContactRow, type RawRow, rowFromRaw } from "../../db/rows";
 import { contacts } from "../../db/schema";

@@ -1,3 +1,4 @@
+// Writes D1: moves `programs.next_run_at` on once a fixed-zone run is written (a compare-and-set).
 import { and, eq } from "drizzle-orm";
 import { programs } from "../../db/schema";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";

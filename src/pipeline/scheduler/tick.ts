@@ -1,4 +1,5 @@
 import type { ProgramRow, TenantRow } from "../../db/rows";
+import { occurrenceInValidity } from "../../domain/rules/validity";
 import type { ServiceContext } from "../../services/context";
 import { createOccurrenceMessages, type Occurrence } from "../../services/programs/execute";
 
@@ -27,9 +28,12 @@ export interface Tick {
 /** One trigger kind's share of a tick for one program (birthdays.ts, due-rows.ts, schedules.ts). */
 export type TriggerTick = (tick: Tick, p: ProgramRow) => Promise<void>;
 
-/** No retroactive sends, and nothing past its validity. */
+/**
+ * Whether an occurrence due at `dueMs` is created now: due and inside its validity, and no
+ * retroactive sends (not before the program's activation, nor before any of `notBefore`).
+ */
 export function sendable(p: ProgramRow, dueMs: number, now: number, notBefore: string[]): boolean {
-  if (dueMs > now || dueMs + p.validityHours * HOUR <= now) return false;
+  if (!occurrenceInValidity(dueMs, p.validityHours, now)) return false;
   if (!p.activatedAt || dueMs < Date.parse(p.activatedAt)) return false;
   return notBefore.every((t) => dueMs >= Date.parse(t));
 }

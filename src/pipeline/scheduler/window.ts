@@ -1,3 +1,4 @@
+// Writes D1: the scheduler's own bookkeeping in `system_state` (windows owed, strikes), no tenant data.
 import { IN_JSON_LIST } from "../../db/json-list";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { IN_JSON_LIST, inJsonList } from "../../db/json-list";
 import type { ContactRow, ProgramRow, TenantRow } from "../../db/rows";
 import { programExits } from "../../db/schema";
+import { exitHolds } from "../../domain/rules/program-state";
 import { renderBody } from "../../domain/template";
 import { iso } from "../../lib/time";
 import type { ServiceContext } from "../context";
@@ -52,7 +53,7 @@ export async function exitedContacts(
     const c = byId.get(r.contactId);
     if (!c) continue;
     // The exit holds until the date field changes; event and schedule programs have no field.
-    if ((r.fieldValue ?? null) === exitFieldValue(program, c)) out.add(r.contactId);
+    if (exitHolds(r.fieldValue, exitFieldValue(program, c))) out.add(r.contactId);
     else lifted.push(r.contactId);
   }
   // A lifted exit is removed, so the dispatcher's own exit check (any row) agrees.
