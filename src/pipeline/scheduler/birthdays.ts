@@ -14,9 +14,10 @@ import { iso } from "../../lib/time";
 import { audienceFilter } from "../../services/programs/audience";
 import type { Occurrence } from "../../services/programs/execute";
 import { contactZone } from "../../services/programs/scope";
-import { createInPages, HOUR, sendable, type TriggerTick } from "./tick";
+import { createInPages, sendable, type TriggerTick } from "./tick";
 
 const BIRTHDAY_PAGE = 500;
+const HOUR = 3_600_000;
 const dialect = new SQLiteAsyncDialect();
 
 /**

@@ -7,7 +7,6 @@ import { createOccurrenceMessages, type Occurrence } from "../../services/progra
 export const MAX_CATCH_UP_MS = 8 * 24 * 3_600_000;
 /** Due messages are written in pages of this many (one createMessages call each). */
 export const SCHEDULER_PAGE = 100;
-export const HOUR = 3_600_000;
 
 /** What a tick did, for its log line. */
 export interface TickStats {
