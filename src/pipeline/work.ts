@@ -1,9 +1,10 @@
 import type { Env } from "../env";
 import { processHookDelivery } from "../hooks/process";
 import { serviceContext } from "../services/context";
+import { deadHookDeliveriesStatement } from "../services/integrations/hook-deliveries";
 import { continueDueBuild } from "../services/programs/due-build";
 import { continueRun } from "../services/programs/run";
-import { attemptWebhookDelivery } from "../services/webhooks/deliver";
+import { attemptWebhookDelivery, deadWebhookDeliveriesStatement } from "../services/webhooks/deliver";
 import type { WorkJob } from "./jobs";
 import { expireProgramLeases } from "./recovery/programs";
 
@@ -66,20 +67,10 @@ export async function handleWorkDeadLetters(batch: MessageBatch<WorkJob>, env: E
     now,
   );
   if (hooks.length > 0) {
-    statements.push(
-      env.DB.prepare(
-        `UPDATE hook_deliveries SET status = 'failed', detail = COALESCE(detail, 'processing kept failing'), processed_at = ?
-         WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('received', 'processing')`,
-      ).bind(now, JSON.stringify(hooks)),
-    );
+    statements.push(deadHookDeliveriesStatement(env, hooks, now));
   }
   if (webhooks.length > 0) {
-    statements.push(
-      env.DB.prepare(
-        `UPDATE webhook_deliveries SET status = 'failed', failed_at = ?, next_attempt_at = NULL, updated_at = ?
-         WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
-      ).bind(now, now, JSON.stringify(webhooks)),
-    );
+    statements.push(deadWebhookDeliveriesStatement(env, webhooks, now));
   }
   if (statements.length > 0) await env.DB.batch(statements);
   batch.ackAll();

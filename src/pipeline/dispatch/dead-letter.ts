@@ -1,3 +1,4 @@
+import { IN_JSON_LIST } from "../../db/json-list";
 import { MAX_SEND_ATTEMPTS } from "../../domain/backoff";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
@@ -24,7 +25,7 @@ export async function handleDispatchDeadLetters(batch: MessageBatch<DispatchJob>
     const at = iso(Date.now());
     const { results } = await env.DB.prepare(
       `SELECT id, tenant_id, error_code, attempts FROM messages
-        WHERE status = 'queued' AND id IN (SELECT value FROM json_each(?))`,
+        WHERE status = 'queued' AND id IN ${IN_JSON_LIST}`,
     )
       .bind(JSON.stringify(ids))
       .all<{ id: string; tenant_id: string; error_code: string | null; attempts: number }>();

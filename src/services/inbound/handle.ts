@@ -1,5 +1,6 @@
 import type { InboundSms } from "../../carriers/types";
 import { both, type SqlGuard } from "../../db/guard";
+import { IN_JSON_LIST } from "../../db/json-list";
 import type { TenantRow } from "../../db/rows";
 import { classifyKeyword, type KeywordKind } from "../../domain/keywords";
 import { normalizePhone } from "../../domain/phone";
@@ -311,7 +312,7 @@ async function ringUndone(
     db
       .prepare(
         `SELECT id FROM webhook_deliveries
-         WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?)) AND status = 'pending' AND attempts = 0
+         WHERE tenant_id = ? AND id IN ${IN_JSON_LIST} AND status = 'pending' AND attempts = 0
            AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
       )
       .bind(ctx.tenantId, JSON.stringify(candidates), now),

@@ -5,6 +5,7 @@
  * sweep (pipeline/recovery/leases.ts) re-enqueues one whose lease ran out (domain/rules/lease.ts:
  * a claim holds the row `LEASE_MS`; a crashed attempt's claim then lapses).
  */
+import { IN_JSON_LIST } from "../../db/json-list";
 import { claimedLease } from "../../domain/rules/lease";
 import type { Env } from "../../env";
 import { iso } from "../../lib/time";
@@ -145,4 +146,16 @@ export async function findShopifyOrder(
   )
     .bind(tenantId, orderId)
     .first<{ contact_id: string; order_name: string | null }>();
+}
+
+/** Deliveries whose work queue job was dead-lettered: `failed`, their log says so (for the caller's batch). */
+export function deadHookDeliveriesStatement(
+  env: Env,
+  deliveryIds: string[],
+  now: string,
+): D1PreparedStatement {
+  return env.DB.prepare(
+    `UPDATE hook_deliveries SET status = 'failed', detail = COALESCE(detail, 'processing kept failing'), processed_at = ?
+     WHERE id IN ${IN_JSON_LIST} AND status IN ('received', 'processing')`,
+  ).bind(now, JSON.stringify(deliveryIds));
 }

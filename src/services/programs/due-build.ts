@@ -7,10 +7,12 @@
  * the scheduler tick once the lease ran out (pipeline/recovery/programs.ts). Every step is
  * idempotent: rows already there are kept, and the cursor moves only from where a step started.
  */
+
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { ProgramRow } from "../../db/rows";
 import { contacts, programDue, programDueBuilds, programs } from "../../db/schema";
+import { claimedLease } from "../../domain/rules/lease";
 import { newId } from "../../lib/ids";
 import { iso, nowIso } from "../../lib/time";
 import type { DueBuild, DueJob } from "../../pipeline/jobs";
@@ -22,8 +24,6 @@ import { loadTenant } from "./scope";
 export const DUE_INLINE_PAGES = 4;
 /** Pages one work-queue job writes before it hands the rest to the next job. */
 export const DUE_JOB_PAGES = 20;
-/** How long one step of a build (the request's pages, one job) holds it before the sweep may resume it. */
-export const DUE_LEASE_MS = 120_000;
 
 type BuildRow = typeof programDueBuilds.$inferSelect;
 
@@ -53,7 +53,7 @@ export function dueBuildStatements(
     armedAt: iso(now),
     nowMs: now,
     cursor: "",
-    leaseUntil: iso(now + DUE_LEASE_MS),
+    leaseUntil: claimedLease(now),
     createdAt: iso(now),
     updatedAt: iso(now),
   };
@@ -113,7 +113,7 @@ export async function continueDueBuild(ctx: ServiceContext, job: DueJob): Promis
   // This job holds the build while it writes (a sweep during a long step finds a live lease).
   await ctx.db
     .update(programDueBuilds)
-    .set({ leaseUntil: iso(Date.now() + DUE_LEASE_MS) })
+    .set({ leaseUntil: claimedLease(Date.now()) })
     .where(and(eq(programDueBuilds.programId, row.programId), eq(programDueBuilds.buildId, row.buildId)));
   await stepBuild(ctx, program, row, DUE_JOB_PAGES);
 }
@@ -138,7 +138,7 @@ async function moveCursor(ctx: ServiceContext, row: BuildRow, from: string, next
     .update(programDueBuilds)
     .set({
       cursor: next,
-      leaseUntil: next === null ? null : iso(Date.now() + DUE_LEASE_MS),
+      leaseUntil: next === null ? null : claimedLease(Date.now()),
       updatedAt: nowIso(),
     })
     .where(

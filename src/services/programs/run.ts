@@ -2,11 +2,12 @@ import { and, eq } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import type { ProgramRow } from "../../db/rows";
 import { programRuns, programs } from "../../db/schema";
+import { claimedLease } from "../../domain/rules/lease";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import type { Env } from "../../env";
 import { derivedId, newId } from "../../lib/ids";
 import { HttpProblem } from "../../lib/problem";
-import { iso, nowIso } from "../../lib/time";
+import { nowIso } from "../../lib/time";
 import { type ServiceContext, serviceContext } from "../context";
 import { countAudience, forEachAudiencePage } from "./audience";
 import { createOccurrenceMessages } from "./execute";
@@ -20,13 +21,11 @@ export const RUN_INLINE_PAGES = 10;
 /** Pages per work-queue job for the rest of a large audience. */
 export const RUN_JOB_PAGES = 50;
 /**
- * How long one step of a run (the request's pages, one job) holds it. A run still writing whose
- * lease ran out more than the lease grace ago lost its continuation: the scheduler tick sends it
- * again (pipeline/recovery/programs.ts).
+ * One step of a run (the request's pages, one job) holds it for the one lease (domain/rules/lease.ts).
+ * A run still writing whose lease is more than that past lost its continuation: the scheduler tick
+ * sends it again (pipeline/recovery/programs.ts).
  */
-export const RUN_LEASE_MS = 120_000;
-
-const leaseFromNow = (): string => iso(Date.now() + RUN_LEASE_MS);
+const leaseFromNow = (): string => claimedLease(Date.now());
 
 /**
  * `POST /v1/programs/{id}/run`: one message per audience contact, written in pages. The first

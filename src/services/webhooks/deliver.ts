@@ -1,3 +1,4 @@
+import { IN_JSON_LIST } from "../../db/json-list";
 import { claimedLease } from "../../domain/rules/lease";
 import { signStandard } from "../../domain/signatures";
 import { checkOutboundUrl } from "../../domain/url-guard";
@@ -188,4 +189,16 @@ async function finish(
   )
     .bind(status, iso(nowMs), iso(nowMs), error, statusCode, row.id)
     .run();
+}
+
+/** Deliveries whose work queue job was dead-lettered: `failed`, no further attempt (for the caller's batch). */
+export function deadWebhookDeliveriesStatement(
+  env: Env,
+  deliveryIds: string[],
+  now: string,
+): D1PreparedStatement {
+  return env.DB.prepare(
+    `UPDATE webhook_deliveries SET status = 'failed', failed_at = ?, next_attempt_at = NULL, updated_at = ?
+     WHERE id IN ${IN_JSON_LIST} AND status = 'pending'`,
+  ).bind(now, now, JSON.stringify(deliveryIds));
 }

@@ -1,4 +1,5 @@
 import { ALWAYS, type SqlGuard } from "../../db/guard";
+import { IN_JSON_LIST } from "../../db/json-list";
 import type { Env } from "../../env";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
@@ -34,7 +35,7 @@ export function listeningEndpointsStatement(
   return env.DB.prepare(
     `SELECT id, events FROM webhook_endpoints
      WHERE tenant_id = ? AND status = 'enabled' AND deleted_at IS NULL
-       AND EXISTS (SELECT 1 FROM json_each(webhook_endpoints.events) WHERE value IN (SELECT value FROM json_each(?)))`,
+       AND EXISTS (SELECT 1 FROM json_each(webhook_endpoints.events) WHERE value IN ${IN_JSON_LIST})`,
   ).bind(tenantId, JSON.stringify(types));
 }
 
