@@ -3,6 +3,7 @@
  * may wrap midnight (21:00–08:00). All zone maths goes through Intl.DateTimeFormat, so daylight
  * saving transitions come from the runtime's ICU data rather than fixed offsets.
  */
+import { zoneFormatter } from "./zone-format";
 
 export interface QuietWindow {
   /** "HH:MM", local. */
@@ -18,27 +19,11 @@ export const FL_OK_QUIET_HOURS: QuietWindow = { start: "20:00", end: "08:00" };
 const MINUTE = 60_000;
 const DAY_MINUTES = 1440;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
 /** Minutes since local midnight of `instant` in `zone` (0–1439). */
 export function localMinuteOfDay(instant: Date, zone: string): number {
   let hour = 0;
   let minute = 0;
-  for (const part of formatter(zone).formatToParts(instant)) {
+  for (const part of zoneFormatter(zone, "time").formatToParts(instant)) {
     if (part.type === "hour") hour = Number(part.value) % 24;
     else if (part.type === "minute") minute = Number(part.value);
   }

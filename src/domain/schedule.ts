@@ -1,4 +1,5 @@
 import { Cron } from "croner";
+import { zoneFormatter } from "./zone-format";
 
 /** Wall-clock parts of an instant in a zone. */
 export interface LocalParts {
@@ -11,29 +12,11 @@ export interface LocalParts {
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    formatters.set(zone, f);
-  }
-  return f;
-}
 
 /** Whether `zone` is an IANA zone this runtime knows. */
 export function isValidZone(zone: string): boolean {
   try {
-    formatter(zone);
+    zoneFormatter(zone, "dateTime");
     return true;
   } catch {
     return false;
@@ -46,7 +29,7 @@ export function isValidZone(zone: string): boolean {
  */
 export function localParts(ms: number, zone: string): LocalParts {
   const out: Record<string, number> = {};
-  for (const p of formatter(zone).formatToParts(new Date(ms))) {
+  for (const p of zoneFormatter(zone, "dateTime").formatToParts(new Date(ms))) {
     if (p.type !== "literal") out[p.type] = Number(p.value);
   }
   return {

@@ -10,71 +10,50 @@
  * Writes D1: moves the leases of the runs and due builds it re-enqueues, or ends them (dead letters).
  */
 import { IN_JSON_LIST } from "../../db/json-list";
-import { leaseCutoff } from "../../domain/rules/lease";
 import type { Env } from "../../env";
-import { iso } from "../../lib/time";
 import { enqueueWork } from "../enqueue";
 import type { WorkJob } from "../jobs";
-import { logTickFailure } from "../scheduler/parts";
+import { releaseInPages } from "./release";
 
 /** Runs or builds resumed per tick (the rest wait a tick). */
-const SWEEP_LIMIT = 200;
+const PAGE = { page: 200, maxPages: 1 };
 
 /** Runs still writing (`cursor` set) whose lease ran out: their continuation is sent again. */
-export async function sweepRuns(env: Env, now: number): Promise<number> {
-  const { results } = await env.DB.prepare(
+export function sweepRuns(env: Env, now: number): Promise<number> {
+  return releaseInPages<{ id: string }>(
+    env,
     `UPDATE program_runs SET lease_until = ?1
      WHERE id IN (SELECT id FROM program_runs
                   WHERE cursor IS NOT NULL AND lease_until < ?2
                   ORDER BY lease_until LIMIT ?3)
      RETURNING id`,
-  )
-    .bind(iso(now), leaseCutoff(now), SWEEP_LIMIT)
-    .all<{ id: string }>();
-  await enqueueWork(
-    env,
-    results.map((r) => ({ kind: "run", runId: r.id })),
+    now,
+    (rows) =>
+      enqueueWork(
+        env,
+        rows.map((r) => ({ kind: "run", runId: r.id })),
+      ),
+    PAGE,
   );
-  return results.length;
 }
 
 /** Due builds not finished whose lease ran out: their continuation is sent again. */
-export async function sweepDueBuilds(env: Env, now: number): Promise<number> {
-  const { results } = await env.DB.prepare(
+export function sweepDueBuilds(env: Env, now: number): Promise<number> {
+  return releaseInPages<{ programId: string; tenantId: string; buildId: string }>(
+    env,
     `UPDATE program_due_builds SET lease_until = ?1
      WHERE program_id IN (SELECT program_id FROM program_due_builds
                           WHERE cursor IS NOT NULL AND lease_until < ?2
                           ORDER BY lease_until LIMIT ?3)
      RETURNING program_id AS programId, tenant_id AS tenantId, build_id AS buildId`,
-  )
-    .bind(iso(now), leaseCutoff(now), SWEEP_LIMIT)
-    .all<{ programId: string; tenantId: string; buildId: string }>();
-  await enqueueWork(
-    env,
-    results.map((r) => ({ kind: "due", ...r })),
+    now,
+    (rows) =>
+      enqueueWork(
+        env,
+        rows.map((r) => ({ kind: "due", ...r })),
+      ),
+    PAGE,
   );
-  return results.length;
-}
-
-/**
- * The tick's program-work recovery: both sweeps, each isolated (one failing is logged and does not
- * stop the other, nor the rest of the tick; the next tick tries again). Never throws.
- */
-export async function sweepProgramWork(env: Env, now: number): Promise<void> {
-  for (const [name, sweep] of [
-    ["runs", sweepRuns],
-    ["due builds", sweepDueBuilds],
-  ] as const) {
-    try {
-      const n = await sweep(env, now);
-      if (n > 0)
-        console.log(
-          JSON.stringify({ level: "info", message: `program sweep re-enqueued ${name}`, count: n }),
-        );
-    } catch (err) {
-      logTickFailure({ part: "program_work_sweep", step: name }, err);
-    }
-  }
 }
 
 /**

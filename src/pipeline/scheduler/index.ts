@@ -2,9 +2,9 @@ import type { Env } from "../../env";
 import { iso } from "../../lib/time";
 import { purgeIdempotencyKeys } from "../../services/idempotency/keys";
 import { sweepUnfiredContacts } from "../recovery/contacts";
-import { sweepLeases } from "../recovery/leases";
+import { sweepHookDeliveries, sweepWebhookDeliveries } from "../recovery/leases";
 import { sweepOutbox } from "../recovery/outbox";
-import { sweepProgramWork } from "../recovery/programs";
+import { sweepDueBuilds, sweepRuns } from "../recovery/programs";
 import { purgeDeliveryLogs } from "../retention";
 import { runTickParts } from "./parts";
 import { tickPrograms } from "./programs";
@@ -24,9 +24,11 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
   const failed = await runTickParts([
     // Recovery sweeps: D1 is the truth, the queue a doorbell.
     { name: "outbox_sweep", run: () => sweepOutbox(env, now) },
-    { name: "lease_sweep", run: () => sweepLeases(env, now) },
+    { name: "hook_delivery_sweep", run: () => sweepHookDeliveries(env, now) },
+    { name: "webhook_delivery_sweep", run: () => sweepWebhookDeliveries(env, now) },
     { name: "contact_created_sweep", run: () => sweepUnfiredContacts(env, now) },
-    { name: "program_work_sweep", run: () => sweepProgramWork(env, now) },
+    { name: "run_sweep", run: () => sweepRuns(env, now) },
+    { name: "due_build_sweep", run: () => sweepDueBuilds(env, now) },
     // Programs: every occurrence due in the window.
     {
       name: "programs",

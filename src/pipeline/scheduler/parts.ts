@@ -21,12 +21,17 @@ export function logTickFailure(scope: Record<string, string>, err: unknown): voi
   );
 }
 
-/** Runs every part in order, each isolated from the others; returns the names of those that threw. */
+/** Runs every part in order, each isolated from the others; returns the names of those that threw. A part that resolves to a positive count is logged with it. */
 export async function runTickParts(parts: readonly TickPart[]): Promise<string[]> {
   const failed: string[] = [];
   for (const part of parts) {
     try {
-      await part.run();
+      const done = await part.run();
+      // A sweep answers how many rows it rang again: worth a line when it did any.
+      if (typeof done === "number" && done > 0)
+        console.log(
+          JSON.stringify({ level: "info", message: "scheduler part", part: part.name, count: done }),
+        );
     } catch (err) {
       failed.push(part.name);
       logTickFailure({ part: part.name }, err);

@@ -147,6 +147,31 @@ const consentRecordStatement = (
   );
 
 /**
+ * The contact's `subscribed` switch of this phone flipped to `subscribed` (an opt-out stamps
+ * `unsubscribed_at` with `at`, a resubscription clears it). Returns the contact id when it changed.
+ */
+function contactSwitchStatement(
+  ctx: ServiceContext,
+  e164: string,
+  subscribed: boolean,
+  at: string,
+  onlyIf: SqlGuard,
+): D1PreparedStatement {
+  return ctx.env.DB.prepare(
+    `UPDATE contacts SET subscribed = ?, unsubscribed_at = ?, updated_at = ?
+     WHERE tenant_id = ? AND phone = ? AND subscribed = ? AND ${onlyIf.sql} RETURNING id`,
+  ).bind(
+    subscribed ? 1 : 0,
+    subscribed ? null : at,
+    nowIso(),
+    ctx.tenantId,
+    e164,
+    subscribed ? 0 : 1,
+    ...onlyIf.params,
+  );
+}
+
+/**
  * The statements of an opt-out, to run in one `db.batch()` (with anything that must stand with
  * them): the contact (if any) becomes unsubscribed, the suppression by phone hash is kept, the
  * request is appended to the consent history. With `onlyIf`, none of them does anything unless it
@@ -160,14 +185,8 @@ export function unsubscribeStatements(
   input: ConsentChangeInput & { at: string },
   onlyIf: SqlGuard = ALWAYS,
 ): D1PreparedStatement[] {
-  const db = ctx.env.DB;
   return [
-    db
-      .prepare(
-        `UPDATE contacts SET subscribed = 0, unsubscribed_at = ?, updated_at = ?
-         WHERE tenant_id = ? AND phone = ? AND subscribed = 1 AND ${onlyIf.sql} RETURNING id`,
-      )
-      .bind(input.at, nowIso(), ctx.tenantId, e164, ...onlyIf.params),
+    contactSwitchStatement(ctx, e164, false, input.at, onlyIf),
     suppressStatement(ctx, [hash], input.at, onlyIf),
     consentRecordStatement(ctx, e164, hash, "unsubscribed", input, onlyIf),
   ];
@@ -181,14 +200,8 @@ export function resubscribeStatements(
   input: ConsentChangeInput & { at: string },
   onlyIf: SqlGuard = ALWAYS,
 ): D1PreparedStatement[] {
-  const db = ctx.env.DB;
   return [
-    db
-      .prepare(
-        `UPDATE contacts SET subscribed = 1, unsubscribed_at = NULL, updated_at = ?
-         WHERE tenant_id = ? AND phone = ? AND subscribed = 0 AND ${onlyIf.sql} RETURNING id`,
-      )
-      .bind(nowIso(), ctx.tenantId, e164, ...onlyIf.params),
+    contactSwitchStatement(ctx, e164, true, input.at, onlyIf),
     unsuppressStatement(ctx, [hash], onlyIf),
     consentRecordStatement(ctx, e164, hash, "subscribed", input, onlyIf),
   ];

@@ -48,24 +48,22 @@ async function resolveContact(
   ref: EventInput["contact"],
   source: { kind: "api" | "shopify" | "standard_hook"; marketingOptIn?: boolean },
 ): Promise<ContactRow> {
-  if ("id" in ref) {
+  /** The contact named by an id the caller gave, or a 422 naming the field. */
+  const named = async (
+    column: typeof contacts.id | typeof contacts.externalId,
+    value: string,
+    field: string,
+  ) => {
     const c = await ctx.db
       .select()
       .from(contacts)
-      .where(and(eq(contacts.tenantId, ctx.tenantId), eq(contacts.id, ref.id)))
+      .where(and(eq(contacts.tenantId, ctx.tenantId), eq(column, value)))
       .get();
-    if (!c) throw invalidField("contact.id", "does not exist");
+    if (!c) throw invalidField(field, "does not exist");
     return c;
-  }
-  if ("external_id" in ref) {
-    const c = await ctx.db
-      .select()
-      .from(contacts)
-      .where(and(eq(contacts.tenantId, ctx.tenantId), eq(contacts.externalId, ref.external_id)))
-      .get();
-    if (!c) throw invalidField("contact.external_id", "does not exist");
-    return c;
-  }
+  };
+  if ("id" in ref) return named(contacts.id, ref.id, "contact.id");
+  if ("external_id" in ref) return named(contacts.externalId, ref.external_id, "contact.external_id");
   const tenant = await ctx.db
     .select({ c: tenants.defaultCountry })
     .from(tenants)
