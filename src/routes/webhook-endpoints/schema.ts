@@ -18,7 +18,8 @@ const EventsSchema = z
   .min(1)
   .max(WEBHOOK_EVENT_TYPES.length)
   .openapi({
-    description: "Event types this endpoint receives.",
+    description:
+      "Event types this endpoint receives. A `message.*` event's `data` is the Message object exactly as `GET /v1/messages/{id}` shows it (without `events`), whichever path produced it (sandbox, carrier answer, status callback, dead letter); `contact.*` events carry `{contact_id, phone, source}`.",
     example: ["message.delivered", "message.failed"],
   });
 
@@ -79,7 +80,7 @@ export const WebhookDeliverySchema = z
     endpoint_id: z.string().openapi({ description: "The endpoint.", example: "whe_0mhx2k1a0AbCdEfGhIjKlMn" }),
     event_type: z.string().openapi({ description: "Event type.", example: "message.delivered" }),
     payload: z.record(z.string(), z.unknown()).openapi({
-      description: "The JSON body sent: `{type, timestamp, data}`.",
+      description: "The JSON body sent: `{type, timestamp, data}` (for `message.*`, `data` is the Message object).",
       example: { type: "message.delivered", timestamp: "2026-11-22T21:30:00.000Z", data: { id: "msg_1" } },
     }),
     status: z.enum(["pending", "delivered", "failed"]).openapi({
