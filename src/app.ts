@@ -24,7 +24,7 @@ import { programRoutes } from "./routes/programs";
 import { segmentRoutes } from "./routes/segments";
 import { systemRoutes } from "./routes/system";
 import { DOCS_CSS, DOCS_JS, docsPage } from "./routes/system/docs";
-import { tenantRoutes } from "./routes/tenants";
+import { operatorRoutes, tenantRoutes } from "./routes/tenants";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 const API_BODY_LIMIT = 1024 * 1024;
@@ -65,6 +65,9 @@ const docsHeaders = secureHeaders({
   xFrameOptions: "DENY",
 });
 
+/** `/v1/tenants` and `/v1/tenants/…` (not `/v1/tenant`, a tenant's own settings). */
+const isOperatorPath = (path: string): boolean => path === "/v1/tenants" || path.startsWith("/v1/tenants/");
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
 
@@ -75,8 +78,8 @@ export function createApp() {
   // Hooks: the depth scan reads no field and trusts nothing, so it may precede the signature check.
   app.use("/hooks/*", limitBody(HOOK_BODY_LIMIT), requireJson, boundJsonDepth);
   app.use("/v1/*", async (c, next) => {
-    // Creating tenants authenticates with ADMIN_TOKEN instead of an API key.
-    if (c.req.path === "/v1/tenants" && c.req.method === "POST") return next();
+    // The operator's routes (/v1/tenants…) authenticate with ADMIN_TOKEN instead of an API key.
+    if (isOperatorPath(c.req.path)) return next();
     return requireApiKey(c, next);
   });
   app.use("/v1/*", boundJsonDepth);
@@ -89,10 +92,12 @@ export function createApp() {
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",
-    description: "The operator's ADMIN_TOKEN secret (creating tenants only).",
+    description:
+      "The operator's ADMIN_TOKEN secret: the `/v1/tenants` routes only (creating tenants, operator settings).",
   });
 
   app.route("/", systemRoutes);
+  app.route("/", operatorRoutes);
   app.route("/", tenantRoutes);
   app.route("/", apiKeyRoutes);
   app.route("/", contactRoutes);

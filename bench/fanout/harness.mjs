@@ -247,28 +247,6 @@ export async function startWrangler({
   return { base, persist, config: configPath, stop, kill, pid: child.pid, exited: () => exited };
 }
 
-/** Runs `wrangler d1 execute` on a running instance's local database (for fields the API doesn't expose). */
-export function d1Execute(w, sql) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      WRANGLER_JS,
-      "d1",
-      "execute",
-      "DB",
-      "--local",
-      "--persist-to",
-      w.persist,
-      "--config",
-      w.config,
-      "--command",
-      sql,
-    ],
-    { cwd: dirname(w.config), env: QUIET_ENV, encoding: "utf8", timeout: 60_000 },
-  );
-  if (r.status !== 0) throw new Error(`d1 execute failed: ${r.stderr || r.stdout}`);
-}
-
 /** JSON request; throws on a status outside `ok`. */
 export async function api(base, method, path, { key, body, ok = [200, 201, 202] } = {}) {
   const res = await fetch(base + path, {

@@ -25,11 +25,14 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Only the operator's ADMIN_TOKEN (creating tenants). */
+/**
+ * Only the operator's ADMIN_TOKEN (the `/v1/tenants` routes). Anything else — no token, a wrong one,
+ * a tenant's API key — is a 401: it is no credential for these routes, not a credential lacking a right.
+ */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));
   if (!token || !c.env.ADMIN_TOKEN || !timingSafeEqual(token, c.env.ADMIN_TOKEN)) {
-    throw new HttpProblem("unauthorized", "Creating tenants needs `Authorization: Bearer <ADMIN_TOKEN>`");
+    throw new HttpProblem("unauthorized", "Operator routes need `Authorization: Bearer <ADMIN_TOKEN>`");
   }
   await next();
 };

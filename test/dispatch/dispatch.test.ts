@@ -401,8 +401,8 @@ describe("rate limits", () => {
   });
 
   it("shares the tenant-wide bucket across the tenant's carriers", async () => {
-    const t = await tenant();
-    await env.DB.prepare("UPDATE tenants SET mps = 2 WHERE id = ?").bind(t.id).run();
+    // The operator's setting, through the API (POST /v1/tenants accepts mps).
+    const t = await tenant({ mps: 2 });
     await insertCarrier(t.id, { mps: 100 });
     const { calls } = fakeTwilio();
     const ids = [];

@@ -107,9 +107,8 @@ async function quietNow() {
   const t = await tenant();
   const now = Date.now();
   const end = Math.floor(now / MIN) * MIN + 60 * MIN;
-  await env.DB.prepare("UPDATE tenants SET quiet_hours_start = ?, quiet_hours_end = ? WHERE id = ?")
-    .bind(hhmm(now - MIN), hhmm(end), t.id)
-    .run();
+  const set = await t.api.patch("/v1/tenant", { quiet_hours: { start: hhmm(now - MIN), end: hhmm(end) } });
+  if (set.status !== 200) throw new Error(`quiet hours: ${set.text}`);
   const to = nextPhone();
   const contactId = await insertContact(t.id, to);
   await env.DB.prepare("UPDATE contacts SET timezone = 'UTC' WHERE id = ?").bind(contactId).run();

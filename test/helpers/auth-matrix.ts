@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { call } from "./api";
+import { ADMIN_TOKEN, call } from "./api";
 import { newTenant, type TestTenant } from "./tenant";
 
 export interface AuthCase {
@@ -91,4 +91,38 @@ async function expectNoReplayWithoutScope(owner: TestTenant, path: string, scope
   // Short strings ("sandbox", "active") may appear in any problem text; ids and secrets may not.
   const leaked = stringLeaves(first.body).filter((v) => v.length >= 8 && replay.text.includes(v));
   expect(leaked, "stored answer leaked to a key without the scope").toEqual([]);
+}
+
+export interface AdminCase {
+  method: "GET" | "POST" | "PATCH";
+  /** Path of an operator route; `owner` is a fresh tenant whose own key is tried there too. */
+  path: (ctx: { owner: TestTenant }) => string;
+  body?: unknown;
+  /** What the admin token gets for the same request (proves the case reaches the route). */
+  adminStatus: number;
+}
+
+/**
+ * The security matrix of an operator route (`/v1/tenants…`, ADMIN_TOKEN only): no token, a wrong
+ * token, a tenant's own `*` key (on its own tenant's path) and a revoked key all get a 401 problem
+ * (not 403: a tenant key is no credential for these routes at all); the admin token gets through.
+ */
+export async function expectAdminMatrix(c: AdminCase): Promise<void> {
+  const owner = await newTenant();
+  const path = c.path({ owner });
+  const req = (key: string | null) => call(c.method, path, { key, body: c.body });
+  const denied = async (key: string | null, what: string) => {
+    const res = await req(key);
+    expect(res.status, `${c.method} ${path} with ${what}`).toBe(401);
+    expect(res.headers.get("content-type")).toContain("application/problem+json");
+  };
+  await denied(null, "no token");
+  await denied(`${ADMIN_TOKEN}x`, "a wrong token");
+  await denied(owner.key, "the tenant's own * key");
+  const revoked = await owner.keyWith(["*"]);
+  const list = await owner.api.get<{ data: { id: string; prefix: string }[] }>("/v1/api-keys");
+  const revokedId = list.body.data.find((k) => revoked.startsWith(k.prefix))?.id;
+  expect((await owner.api.del(`/v1/api-keys/${revokedId}`)).status).toBe(204);
+  await denied(revoked, "a revoked tenant key");
+  expect((await req(ADMIN_TOKEN)).status, `${c.method} ${path} with ADMIN_TOKEN`).toBe(c.adminStatus);
 }

@@ -121,6 +121,7 @@ beforeAll(async () => {
     "/v1/webhook-endpoints/": endpoint.id,
     "/callbacks/": carrier.id,
     "/hooks/": integration.id,
+    "/v1/tenants/": tenant.id,
   };
   await prepareSnapshot();
 });
@@ -134,7 +135,8 @@ async function send(t: Target, raw: string) {
   const path = concretePath(t.path);
   const headers: Record<string, string> = { "content-type": "application/json" };
   let key: string | null = tenant.key;
-  if (t.path === "/v1/tenants") key = ADMIN_TOKEN;
+  // The operator's routes take ADMIN_TOKEN (a tenant key would only ever see 401 there).
+  if (t.path === "/v1/tenants" || t.path.startsWith("/v1/tenants/")) key = ADMIN_TOKEN;
   if (t.path.startsWith("/hooks/")) {
     key = null;
     const id = `hostile-${++hookSeq}`;
@@ -196,6 +198,7 @@ describe("hostile input on every JSON route", () => {
     const names = targets.map((t) => `${t.method} ${t.path}`);
     for (const r of [
       "POST /v1/tenants",
+      "PATCH /v1/tenants/{id}",
       "POST /v1/segments",
       "POST /v1/programs",
       "PATCH /v1/contacts/{id}",

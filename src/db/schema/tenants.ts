@@ -19,6 +19,11 @@ export const tenants = sqliteTable("tenants", {
   optOutFooter: text("opt_out_footer").notNull().default("Reply STOP to opt out."),
   /** Tenant-wide send rate (segments/s), the second token bucket. */
   mps: integer("mps").notNull().default(100),
+  /**
+   * Days final messages, their events and inbound messages stay in D1 before export to the archive
+   * (operator setting; stored and returned, the export itself is a later issue).
+   */
+  retentionDays: integer("retention_days").notNull().default(90),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

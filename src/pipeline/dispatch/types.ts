@@ -2,8 +2,8 @@ import type { CarrierConfig, SendResult } from "../../carriers/types";
 import type { QuietTenant } from "../../domain/rules/quiet-hours";
 import type { CarrierRow } from "../../services/carriers/config";
 
-/** Tenant-wide segments per second when the tenant row has none. */
-export const DEFAULT_TENANT_MPS = 100;
+/** Tenant-wide segments per second when the tenant row has none (the operator setting's default). */
+export { DEFAULT_TENANT_MPS } from "../../services/tenants/operator";
 
 /** The columns dispatch needs of an outbox row, joined with its contact, program and opt-out. */
 export interface OutboxRow {

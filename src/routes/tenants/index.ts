@@ -1,32 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { apiKeySecurity, createRouter, json } from "../../lib/openapi";
 import { errorResponses } from "../../lib/problem";
-import { requireAdmin, requireScope } from "../../middleware/auth";
-import { createTenant, getTenant, updateTenant } from "../../services/tenants/tenants";
-import {
-  CreatedTenantSchema,
-  CreateTenantSchema,
-  TenantSchema,
-  tenantView,
-  UpdateTenantSchema,
-} from "./schema";
+import { requireScope } from "../../middleware/auth";
+import { getTenant, updateTenant } from "../../services/tenants/tenants";
+import { TenantSchema, tenantView, UpdateTenantSchema } from "./schema";
 
-const createTenantRoute = createRoute({
-  method: "post",
-  path: "/v1/tenants",
-  operationId: "createTenant",
-  tags: ["Tenants"],
-  summary: "Create a tenant (operator only)",
-  description:
-    "Needs `Authorization: Bearer <ADMIN_TOKEN>`. Returns the tenant and its first API key, shown once.",
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin] as const,
-  request: { body: { required: true, content: json(CreateTenantSchema) } },
-  responses: {
-    201: { description: "Created", content: json(CreatedTenantSchema) },
-    ...errorResponses(400, 401, 413, 415, 422),
-  },
-});
+export { operatorRoutes } from "./operator";
 
 const getTenantRoute = createRoute({
   method: "get",
@@ -34,6 +13,8 @@ const getTenantRoute = createRoute({
   operationId: "getTenant",
   tags: ["Tenants"],
   summary: "Read your tenant's settings",
+  description:
+    "Includes the operator settings `mps` and `retention_days`, which this key can read but not change.",
   security: apiKeySecurity,
   responses: { 200: { description: "The tenant", content: json(TenantSchema) }, ...errorResponses(401) },
 });
@@ -44,7 +25,10 @@ const updateTenantRoute = createRoute({
   operationId: "updateTenant",
   tags: ["Tenants"],
   summary: "Change your tenant's settings",
-  description: "Fields absent from the body are left as they were. Needs the `*` scope.",
+  description:
+    "Fields absent from the body are left as they were. Needs the `*` scope. The operator settings " +
+    "(`mps`, `retention_days`) are not fields here: sending one is a 400 `Unknown field` naming it; " +
+    "only the operator changes them (`PATCH /v1/tenants/{id}`).",
   security: apiKeySecurity,
   middleware: [requireScope("*")] as const,
   request: { body: { required: true, content: json(UpdateTenantSchema) } },
@@ -55,11 +39,6 @@ const updateTenantRoute = createRoute({
 });
 
 export const tenantRoutes = createRouter()
-  .openapi(createTenantRoute, async (c) => {
-    const input = c.req.valid("json");
-    const { tenant, apiKey } = await createTenant(c.var.baseServices, input);
-    return c.json({ tenant: tenantView(tenant), api_key: apiKey }, 201);
-  })
   .openapi(getTenantRoute, async (c) => {
     const tenant = await getTenant(c.var.services);
     return c.json(tenantView(tenant), 200);

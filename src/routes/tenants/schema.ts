@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { TenantRow } from "../../db/rows";
+import { listOf } from "../../lib/pagination";
 import { CountrySchema, HhMmSchema, TimestampSchema, TimezoneSchema } from "../../lib/validators";
+import { RETENTION_DAYS_RANGE, TENANT_MPS_RANGE } from "../../services/tenants/operator";
 import { defaultHelpText, defaultStopText } from "../../services/tenants/tenants";
 
 const QuietHoursSchema = z
@@ -76,6 +78,39 @@ const settingsFields = {
   }),
 };
 
+/** Operator settings: set with ADMIN_TOKEN only (`POST /v1/tenants`, `PATCH /v1/tenants/{id}`). */
+export const operatorFields = {
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ description: "Tenant (business) name.", example: "Acme Outfitters" }),
+  mps: z
+    .number()
+    .int()
+    .min(TENANT_MPS_RANGE.min)
+    .max(TENANT_MPS_RANGE.max)
+    .openapi({
+      description:
+        "The tenant's share of the deployment: segments per second across all its carriers (1–10,000, " +
+        "default 100). Each carrier's own `mps` still caps its sender pool; a message goes when both " +
+        "allow it. Operator setting: a tenant's API key can read it in `GET /v1/tenant`, never change it.",
+      example: 100,
+    }),
+  retention_days: z
+    .number()
+    .int()
+    .min(RETENTION_DAYS_RANGE.min)
+    .max(RETENTION_DAYS_RANGE.max)
+    .openapi({
+      description:
+        "Days final messages, their events and inbound messages stay in D1 before they are exported to " +
+        "the archive (7–3,650, default 90; consent records never leave). Stored and returned now; the " +
+        "export itself arrives with the archives (a later issue). Operator setting.",
+      example: 90,
+    }),
+};
+
 export const CreateTenantSchema = z
   .strictObject({
     name: z
@@ -87,8 +122,21 @@ export const CreateTenantSchema = z
     default_country: settingsFields.default_country.optional(),
     timezone: settingsFields.timezone.optional(),
     support_contact: settingsFields.support_contact.optional(),
+    mps: operatorFields.mps.optional(),
+    retention_days: operatorFields.retention_days.optional(),
   })
-  .openapi("CreateTenant");
+  .openapi("CreateTenant", { description: "A new tenant; absent settings take their defaults." });
+
+export const UpdateOperatorSettingsSchema = z
+  .strictObject({
+    name: operatorFields.name.optional(),
+    mps: operatorFields.mps.optional(),
+    retention_days: operatorFields.retention_days.optional(),
+  })
+  .openapi("UpdateOperatorSettings", {
+    description: "Operator settings to change; fields absent from the body are left as they were.",
+    example: { mps: 500 },
+  });
 
 export const UpdateTenantSchema = z
   .strictObject({
@@ -109,7 +157,11 @@ export const UpdateTenantSchema = z
     stop_text: settingsFields.stop_text.optional(),
     opt_out_footer: settingsFields.opt_out_footer.optional(),
   })
-  .openapi("UpdateTenant");
+  .openapi("UpdateTenant", {
+    description:
+      "The tenant's own settings. Operator settings (`mps`, `retention_days`) are not fields here: " +
+      "sending them is a 400 naming the field; the operator changes them with `PATCH /v1/tenants/{id}`.",
+  });
 
 export const TenantSchema = z
   .object({
@@ -134,6 +186,8 @@ export const TenantSchema = z
         "Acme Outfitters: You're unsubscribed and won't get more texts from us. Reply START to resubscribe.",
     }),
     opt_out_footer: settingsFields.opt_out_footer,
+    mps: operatorFields.mps,
+    retention_days: operatorFields.retention_days,
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
   })
@@ -162,6 +216,10 @@ export const tenantView = (t: TenantRow): z.infer<typeof TenantSchema> => ({
   help_text: t.helpText ?? defaultHelpText(t),
   stop_text: t.stopText ?? defaultStopText(t),
   opt_out_footer: t.optOutFooter,
+  mps: t.mps,
+  retention_days: t.retentionDays,
   created_at: t.createdAt,
   updated_at: t.updatedAt,
 });
+
+export const TenantListSchema = listOf(TenantSchema, "TenantList");

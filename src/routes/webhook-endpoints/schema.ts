@@ -80,7 +80,8 @@ export const WebhookDeliverySchema = z
     endpoint_id: z.string().openapi({ description: "The endpoint.", example: "whe_0mhx2k1a0AbCdEfGhIjKlMn" }),
     event_type: z.string().openapi({ description: "Event type.", example: "message.delivered" }),
     payload: z.record(z.string(), z.unknown()).openapi({
-      description: "The JSON body sent: `{type, timestamp, data}` (for `message.*`, `data` is the Message object).",
+      description:
+        "The JSON body sent: `{type, timestamp, data}` (for `message.*`, `data` is the Message object).",
       example: { type: "message.delivered", timestamp: "2026-11-22T21:30:00.000Z", data: { id: "msg_1" } },
     }),
     status: z.enum(["pending", "delivered", "failed"]).openapi({

@@ -6,6 +6,7 @@ import { notFound } from "../../lib/problem";
 import { nowIso } from "../../lib/time";
 import { createApiKey } from "../api-keys/manage";
 import type { ServiceContext } from "../context";
+import { DEFAULT_RETENTION_DAYS, DEFAULT_TENANT_MPS, type OperatorSettingsInput } from "./operator";
 
 export interface TenantSettingsInput {
   name?: string;
@@ -52,7 +53,7 @@ const settingsColumns = (input: TenantSettingsInput): Partial<TenantRow> => ({
 /** Creates a tenant and its first API key (all scopes) in one batch. */
 export async function createTenant(
   ctx: Omit<ServiceContext, "tenantId">,
-  input: TenantSettingsInput & { name: string },
+  input: TenantSettingsInput & OperatorSettingsInput & { name: string },
 ): Promise<{ tenant: TenantRow; apiKey: string }> {
   const now = nowIso();
   const tenantId = newId("tenant");
@@ -71,7 +72,8 @@ export async function createTenant(
     helpText: null,
     stopText: null,
     optOutFooter: "Reply STOP to opt out.",
-    mps: 100,
+    mps: input.mps ?? DEFAULT_TENANT_MPS,
+    retentionDays: input.retention_days ?? DEFAULT_RETENTION_DAYS,
     createdAt: now,
     updatedAt: now,
     ...settingsColumns(input),
