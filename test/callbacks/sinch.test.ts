@@ -125,6 +125,20 @@ describe("POST /callbacks/sinch/{carrier_id}: URL token (no callback secret)", (
     );
   });
 
+  it("checks the credentials ({service_plan_id, api_token, callback_secret?}) and never returns them", async () => {
+    const t = await newTenant();
+    const post = (credentials: Record<string, string>) =>
+      t.api.post("/v1/carriers", { provider: "sinch", credentials, from: [OURS] });
+    expect((await post({ service_plan_id: "0123456789abcdef" })).status).toBe(422);
+    expect((await post({ service_plan_id: "0123", api_token: "tok_0123456789", region: "eu" })).status).toBe(
+      422,
+    );
+    const ok = await post({ service_plan_id: "0123", api_token: "tok_0123456789" });
+    expect(ok.status).toBe(201);
+    expect(ok.text).not.toContain("tok_0123456789");
+    expect(ok.body).toMatchObject({ provider: "sinch", base_url: null });
+  });
+
   it("moves a message sent → delivered; duplicates and late reports change nothing", async () => {
     const t = await newTenant();
     const carrier = await sinchCarrier(t);

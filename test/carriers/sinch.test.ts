@@ -247,6 +247,17 @@ describe("sinch adapter: sendMany", () => {
     expect(sentOk.sort()).toEqual(["15555551000", "15555551001", "15555551003"]);
   });
 
+  it("a refusal of the request itself (invalid JSON, constraint violation) is not split", async () => {
+    const seen = stubSinch(() =>
+      json(400, { code: "syntax_constraint_violation", text: "body is required" }),
+    );
+    const results = (await adapters.sinch.sendMany?.(sinch, many(4))) ?? [];
+    expect(seen).toHaveLength(1);
+    expect(results.map((r) => (r.outcome === "permanent" ? r.errorCode : r.outcome))).toEqual(
+      Array(4).fill("syntax_constraint_violation"),
+    );
+  });
+
   it("a retryable answer is every request's, and a recipient Sinch left out of the batch is refused alone", async () => {
     stubSinch(() => json(503, {}));
     const down = (await adapters.sinch.sendMany?.(sinch, many(3))) ?? [];

@@ -31,6 +31,9 @@ const BODY_PLACEHOLDER = `\${${SINCH_BODY_PARAMETER}}`;
  */
 export const SINCH_PERMANENT_403 = new Set(["illegal_number_type", "unprovisioned_region"]);
 
+/** 400 codes about the request as a whole (Herald's bug, not a recipient's): splitting cannot help. */
+export const SINCH_REQUEST_ERRORS = new Set(["syntax_invalid_json", "syntax_constraint_violation"]);
+
 const digits = (phone: string): string => phone.replace(/\D/g, "");
 
 /** Sinch names recipients by MSISDN: the E.164 digits without `+` (as its reports and inbounds do). */
@@ -115,8 +118,11 @@ export function sinchError(body: unknown): { code?: string; text?: string } {
 }
 
 type BatchAnswer =
-  /** The batch was refused as a whole (4xx): no message of it was created. */
-  { refused: true; result: SendResult } | { refused: false; results: SendResult[] };
+  /**
+   * The batch was refused as a whole (4xx): no message of it was created. `splittable` when the
+   * refusal may be about one recipient (a malformed or illegal number), not the request itself.
+   */
+  { refused: true; splittable: boolean; result: SendResult } | { refused: false; results: SendResult[] };
 
 /** Sinch's answer to one batch, per request (in the order of `reqs`). */
 export async function classifySinchResponse(res: Response, reqs: SendRequest[]): Promise<BatchAnswer> {
@@ -165,7 +171,11 @@ export async function classifySinchResponse(res: Response, reqs: SendRequest[]):
     result = { outcome: "retryable", errorCode: code, errorMessage: message };
     return { refused: false, results: reqs.map(() => result) };
   }
-  return { refused: true, result: { outcome: "permanent", errorCode: code, errorMessage: message } };
+  return {
+    refused: true,
+    splittable: !SINCH_REQUEST_ERRORS.has(code),
+    result: { outcome: "permanent", errorCode: code, errorMessage: message },
+  };
 }
 
 async function postBatch(config: CarrierConfig, reqs: SendRequest[]): Promise<BatchAnswer> {
@@ -195,7 +205,7 @@ async function postBatch(config: CarrierConfig, reqs: SendRequest[]): Promise<Ba
 async function sendBatch(config: CarrierConfig, reqs: SendRequest[]): Promise<SendResult[]> {
   const answer = await postBatch(config, reqs);
   if (!answer.refused) return answer.results;
-  if (reqs.length === 1) return [answer.result];
+  if (reqs.length === 1 || !answer.splittable) return reqs.map(() => answer.result);
   const mid = Math.ceil(reqs.length / 2);
   const [a, b] = await Promise.all([
     sendBatch(config, reqs.slice(0, mid)),
