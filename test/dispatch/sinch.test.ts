@@ -150,6 +150,35 @@ describe("dispatch through Sinch (sendMany)", () => {
     expect(m1?.carrier_message_id).not.toBe(m2?.carrier_message_id);
   });
 
+  it("a lost answer leaves the batch sending; its reports still find each message (only when unambiguous)", async () => {
+    const t = await tenant();
+    const carrierId = await insertCarrier(t.id, { provider: "sinch" });
+    const batches = fakeSinch();
+    vi.mocked(globalThis.fetch).mockImplementationOnce(async (input, init) => {
+      const req = new Request(input as RequestInfo, init);
+      batches.push({ url: req.url, auth: null, json: await req.json() });
+      throw new TypeError("Network connection lost.");
+    });
+    const ids = [
+      await insertMessage(t.id, { to: "+14155550131" }),
+      await insertMessage(t.id, { to: "+14155550132" }),
+    ];
+    const result = await dispatch(ids);
+    expect(result.retryMessages).toEqual([]);
+    for (const id of ids)
+      expect(await message(id)).toMatchObject({ status: "sending", carrier_message_id: null });
+    // An older message to the first phone also waits for its outcome: which one a report is about is unknown.
+    await insertMessage(t.id, { to: "+14155550131", status: "sending", carrierId });
+    const b = batches[0] as Batch;
+    expect((await deliveryReport(b, "LOST1", "14155550131", "Delivered", 0)).status).toBe(204);
+    expect((await deliveryReport(b, "LOST1", "14155550132", "Delivered", 0)).status).toBe(204);
+    expect(await message(ids[0] as string)).toMatchObject({ status: "sending", carrier_message_id: null });
+    expect(await message(ids[1] as string)).toMatchObject({
+      status: "delivered",
+      carrier_message_id: "LOST1:14155550132",
+    });
+  });
+
   it("429 with Retry-After retries every message of the batch, no sooner than asked", async () => {
     const t = await tenant();
     await insertCarrier(t.id, { provider: "sinch" });

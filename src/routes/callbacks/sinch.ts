@@ -3,6 +3,7 @@ import { parseSinchEvent, verifySinchRequest } from "../../carriers/sinch/webhoo
 import { createRouter } from "../../lib/openapi";
 import { limitBody } from "../../middleware/request";
 import { callbackCarrier } from "../../services/carriers/callback";
+import { pendingMessageFor } from "../../services/carriers/pending-match";
 import { handleInboundSms } from "../../services/inbound/handle";
 import { applyUpdate } from "./index";
 import {
@@ -113,7 +114,14 @@ router.post("/callbacks/sinch/:carrier_id", async (c) => {
   if (event.kind === "inbound") {
     await handleInboundSms(carrier.ctx, { id: carrier.row.id, provider: "sinch" }, event.sms);
   } else if (event.kind === "status") {
-    await applyUpdate(carrier, event.update);
+    const update = event.update;
+    // A report of a batch of several names no message of ours: one still waiting for its batch id
+    // (the send's answer not yet recorded, or lost) is the hint, when it is the only one to that phone.
+    if (!update.messageIdHint && update.recipient) {
+      const pending = await pendingMessageFor(carrier.ctx, carrier.row.id, update.recipient);
+      if (pending) update.messageIdHint = pending;
+    }
+    await applyUpdate(carrier, update);
   }
   return c.body(null, 204);
 });
