@@ -11,6 +11,7 @@ import { boundJsonDepth, limitBody, requestId, requireJson } from "./middleware/
 import { initServices } from "./middleware/services";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { callbackRoutes } from "./routes/callbacks";
+import { sinchCallbackRoutes } from "./routes/callbacks/sinch";
 import { twilioInboundRoutes } from "./routes/callbacks/twilio-inbound";
 import { vonageInboundRoutes } from "./routes/callbacks/vonage-inbound";
 import { carrierRoutes } from "./routes/carriers";
@@ -110,6 +111,7 @@ export function createApp() {
   app.route("/", webhookEndpointRoutes);
   app.route("/", twilioInboundRoutes);
   app.route("/", vonageInboundRoutes);
+  app.route("/", sinchCallbackRoutes);
   app.route("/", timelineRoutes);
   app.route("/", programRoutes);
   app.route("/", eventRoutes);

@@ -1,4 +1,5 @@
 import { sandboxAdapter } from "./sandbox";
+import { sinchAdapter } from "./sinch/send";
 import { telnyxAdapter } from "./telnyx/send";
 import { twilioAdapter } from "./twilio/send";
 import type { CarrierAdapter, CarrierConfig, Provider } from "./types";
@@ -10,6 +11,7 @@ export const adapters: Record<Provider, CarrierAdapter> = {
   twilio: twilioAdapter,
   telnyx: telnyxAdapter,
   vonage: vonageAdapter,
+  sinch: sinchAdapter,
 };
 
 /** The implicit carrier of a tenant without any: the sandbox, `carrier_id: null`. */

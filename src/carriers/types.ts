@@ -2,7 +2,7 @@ import type { OutboundPolicy } from "../domain/url-guard";
 
 /** The carrier adapter contract: every provider implements it; the registry is `Record<Provider, CarrierAdapter>`. */
 
-export const PROVIDERS = ["twilio", "telnyx", "vonage", "sandbox"] as const;
+export const PROVIDERS = ["twilio", "telnyx", "vonage", "sinch", "sandbox"] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 /** Decrypted credentials, by provider. */
@@ -10,6 +10,7 @@ export interface CarrierCredentials {
   twilio: { account_sid: string; auth_token: string };
   telnyx: { api_key: string; public_key: string };
   vonage: { api_key: string; api_secret: string; signature_secret: string };
+  sinch: { service_plan_id: string; api_token: string; callback_secret?: string };
   sandbox: Record<string, never>;
 }
 
@@ -45,6 +46,11 @@ export interface CarrierConfig {
    * absent = production (fail closed). Checked again before every call (`carrierFetch`).
    */
   outbound?: OutboundPolicy;
+  /**
+   * The secret token in this carrier's callback URLs (`?token=`), for providers whose callbacks
+   * are verified by it (Sinch without a callback secret); derived when the row is loaded.
+   */
+  callbackToken?: string;
 }
 
 /** What a carrier call came to. */
@@ -92,4 +98,9 @@ export interface InboundSms {
 export interface CarrierAdapter {
   provider: Provider;
   send(config: CarrierConfig, req: SendRequest): Promise<SendResult>;
+  /**
+   * Many messages in as few requests as the carrier allows (Sinch batches): one result per
+   * request, in the same order. The dispatcher hands it at most `SEND_MANY_MAX` requests at once.
+   */
+  sendMany?(config: CarrierConfig, reqs: SendRequest[]): Promise<SendResult[]>;
 }

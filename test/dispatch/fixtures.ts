@@ -14,6 +14,7 @@ import type { DispatchJob } from "../../src/pipeline/jobs";
 import { newTenant } from "../helpers/tenant";
 
 export const TWILIO_SID = "AC0123456789abcdef0123456789abcdef";
+export const SINCH_PLAN = "0123456789abcdef0123456789abcdef";
 
 /** A tenant straight from the API, for rows written directly into its outbox. */
 export async function tenant(settings: Record<string, unknown> = {}) {
@@ -24,7 +25,7 @@ export async function tenant(settings: Record<string, unknown> = {}) {
 export async function insertCarrier(
   tenantId: string,
   opts: {
-    provider?: "twilio" | "sandbox";
+    provider?: "twilio" | "sinch" | "sandbox";
     priority?: number;
     mps?: number | null;
     from?: string[];
@@ -35,13 +36,13 @@ export async function insertCarrier(
   const id = newId("carrier");
   const now = iso();
   const provider = opts.provider ?? "twilio";
-  const sealed =
+  const credentials =
     provider === "twilio"
-      ? await encryptSecret(
-          env.ENCRYPTION_KEY,
-          JSON.stringify({ account_sid: TWILIO_SID, auth_token: "secret-token" }),
-        )
-      : null;
+      ? { account_sid: TWILIO_SID, auth_token: "secret-token" }
+      : provider === "sinch"
+        ? { service_plan_id: SINCH_PLAN, api_token: "sinch-token" }
+        : null;
+  const sealed = credentials ? await encryptSecret(env.ENCRYPTION_KEY, JSON.stringify(credentials)) : null;
   await env.DB.prepare(
     `INSERT INTO carriers (id, tenant_id, provider, name, credentials_sealed, from_numbers, messaging_service_sid,
        base_url, mps, priority, callback_origin, deleted_at, created_at, updated_at)

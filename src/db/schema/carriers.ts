@@ -6,7 +6,7 @@ export const carriers = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
-    provider: text("provider").$type<"twilio" | "telnyx" | "vonage" | "sandbox">().notNull(),
+    provider: text("provider").$type<"twilio" | "telnyx" | "vonage" | "sinch" | "sandbox">().notNull(),
     name: text("name"),
     /** AES-GCM sealed JSON of the provider's credentials; never returned. */
     credentialsSealed: text("credentials_sealed"),

@@ -134,7 +134,10 @@ router.openAPIRegistry.registerPath({
 router.use("/callbacks/*", limitBody(CALLBACK_BODY_LIMIT));
 
 /** Applies a parsed status report; a carrier-side opt-out also unsubscribes the phone. */
-async function applyUpdate(carrier: CallbackCarrier, update: CarrierStatusUpdate | null): Promise<void> {
+export async function applyUpdate(
+  carrier: CallbackCarrier,
+  update: CarrierStatusUpdate | null,
+): Promise<void> {
   if (!update) return;
   const outcome = await applyStatusUpdate(carrier.ctx, carrier.row, update);
   if (update.optedOut && outcome.phone) {

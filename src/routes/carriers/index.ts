@@ -4,6 +4,8 @@ import { ListQuerySchema, page } from "../../lib/pagination";
 import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
+import { callbackTokenFor } from "../../services/carriers/callback-token";
+import type { CarrierRow } from "../../services/carriers/config";
 import {
   createCarrier,
   deleteCarrier,
@@ -20,6 +22,10 @@ import {
 } from "./schema";
 
 const tags = ["Carriers"];
+
+/** The view with the carrier's callback URLs complete (a Sinch carrier's carry its secret token). */
+const view = async (env: { ENCRYPTION_KEY: string }, row: CarrierRow) =>
+  carrierView(row, await callbackTokenFor(env, row));
 const idParam = IdParam("car_0mhx2k1a0AbCdEfGhIjKlMn");
 
 const createCarrierRoute = createRoute({
@@ -106,26 +112,31 @@ export const carrierRoutes = createRouter()
   .openapi(createCarrierRoute, async (c) => {
     const ctx = c.var.services;
     const row = await createCarrier({ ctx, input: c.req.valid("json"), requestUrl: c.req.url });
-    return c.json(carrierView(row), 201);
+    return c.json(await view(ctx.env, row), 201);
   })
   .openapi(listCarriersRoute, async (c) => {
     const input = c.req.valid("query");
     const rows = await listCarriers({ ctx: c.var.services, input });
-    return c.json(page(rows, input.limit, carrierView), 200);
+    const tokens = new Map<string, string | undefined>();
+    for (const r of rows) tokens.set(r.id, await callbackTokenFor(c.var.services.env, r));
+    return c.json(
+      page(rows, input.limit, (r) => carrierView(r, tokens.get(r.id))),
+      200,
+    );
   })
   .openapi(getCarrierRoute, async (c) => {
     const row = await getCarrier({
       ctx: c.var.services,
       input: c.req.valid("param"),
     });
-    return c.json(carrierView(row), 200);
+    return c.json(await view(c.var.services.env, row), 200);
   })
   .openapi(updateCarrierRoute, async (c) => {
     const row = await updateCarrier({
       ctx: c.var.services,
       input: { id: c.req.valid("param").id, patch: c.req.valid("json") },
     });
-    return c.json(carrierView(row), 200);
+    return c.json(await view(c.var.services.env, row), 200);
   })
   .openapi(deleteCarrierRoute, async (c) => {
     await deleteCarrier({ ctx: c.var.services, input: c.req.valid("param") });

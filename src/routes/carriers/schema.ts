@@ -14,7 +14,10 @@ const CredentialsSchema = z.record(z.string(), z.string().max(1000)).openapi({
   description:
     "Write-only; stored encrypted (AES-GCM) and never returned. twilio: `{account_sid, auth_token}`; " +
     "telnyx: `{api_key, public_key}` (the base64 Ed25519 webhook key); vonage: `{api_key, api_secret, " +
-    "signature_secret}` (required: it verifies the signed callbacks, STOP included); sandbox: none.",
+    "signature_secret}` (required: it verifies the signed callbacks, STOP included); sinch: `{service_plan_id, " +
+    "api_token, callback_secret?}` (`callback_secret`: the HMAC secret Sinch signs callbacks with, once Sinch " +
+    "enabled signing for the account; without it the callback URL's secret `token` verifies them; default " +
+    "`base_url` https://us.sms.api.sinch.com); sandbox: none.",
   example: {
     account_sid: "AC0123456789abcdef0123456789abcdef",
     auth_token: "0123456789abcdef0123456789abcdef",
@@ -110,10 +113,15 @@ export const CarrierSchema = z
       .nullable()
       .openapi({ description: "Segments per second; null = unlimited.", example: 1 }),
     priority: z.number().int().openapi({ description: "Lowest is tried first.", example: 0 }),
-    status_callback_url: z.string().nullable().openapi({
-      description: "Where the carrier reports delivery status (set per message too). Null for the sandbox.",
-      example: "https://herald.example.com/callbacks/twilio/car_0mhx2k1a0AbCdEfGhIjKlMn/status",
-    }),
+    status_callback_url: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          "Where the carrier reports delivery status (set per message too). Null for the sandbox. Sinch: one URL " +
+          "for delivery reports and inbound texts, carrying the carrier's secret `token` (keep it private).",
+        example: "https://herald.example.com/callbacks/twilio/car_0mhx2k1a0AbCdEfGhIjKlMn/status",
+      }),
     inbound_url: z.string().nullable().openapi({
       description:
         "Paste in the carrier's console as the number's incoming-message webhook. Null for the sandbox.",
@@ -126,7 +134,8 @@ export const CarrierSchema = z
 
 export const CarrierListSchema = listOf(CarrierSchema, "CarrierList");
 
-export const carrierView = (c: CarrierRow): z.infer<typeof CarrierSchema> => ({
+/** The API view of a carrier; `callbackToken` (Sinch) completes its callback URLs. */
+export const carrierView = (c: CarrierRow, callbackToken?: string): z.infer<typeof CarrierSchema> => ({
   id: c.id,
   provider: c.provider,
   name: c.name,
@@ -135,7 +144,7 @@ export const carrierView = (c: CarrierRow): z.infer<typeof CarrierSchema> => ({
   base_url: c.baseUrl,
   mps: c.mps,
   priority: c.priority,
-  ...callbackUrls(c),
+  ...callbackUrls({ ...c, callbackToken: callbackToken ?? null }),
   created_at: c.createdAt,
   updated_at: c.updatedAt,
 });

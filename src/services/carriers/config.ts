@@ -4,6 +4,7 @@ import { carriers } from "../../db/schema";
 import { isProduction } from "../../env";
 import { decryptSecret } from "../../lib/crypto";
 import type { ServiceContext } from "../context";
+import { callbackTokenFor } from "./callback-token";
 
 export type CarrierRow = typeof carriers.$inferSelect;
 
@@ -18,6 +19,7 @@ export async function loadCarrierConfig(
         string
       >)
     : {};
+  const callbackToken = await callbackTokenFor(ctx.env, row);
   return {
     id: row.id,
     provider: row.provider,
@@ -30,6 +32,7 @@ export async function loadCarrierConfig(
     tenantId: row.tenantId,
     callbackOrigin: row.callbackOrigin,
     outbound: { production: isProduction(ctx.env) },
+    ...(callbackToken ? { callbackToken } : {}),
   };
 }
 

@@ -59,6 +59,15 @@ const CREDENTIALS: Record<Provider, Record<string, CredentialField>> = {
     // Without it no Vonage callback can be verified, so a STOP could never be honoured (PRODUCT.md).
     signature_secret: { required: true },
   },
+  sinch: {
+    service_plan_id: {
+      required: true,
+      check: (v) => (/^[0-9A-Za-z_-]{1,64}$/.test(v) ? null : "must be a Sinch service plan id"),
+    },
+    api_token: { required: true, check: (v) => (v.length >= 8 ? null : "is too short for an API token") },
+    // Optional: without it, callbacks are verified by the secret token in the callback URL.
+    callback_secret: { required: false },
+  },
   sandbox: {},
 };
 

@@ -34,6 +34,8 @@ export interface CallbackTarget {
   id: string;
   provider: Provider;
   callbackOrigin: string;
+  /** The secret token its callback URLs carry (Sinch, see `callbackToken`). */
+  callbackToken?: string | null;
 }
 
 /** The URLs to paste in the carrier's console. The sandbox has none. */
@@ -48,6 +50,11 @@ export function callbackUrls(carrier: CallbackTarget): {
       return { status_callback_url: `${base}/status`, inbound_url: `${base}/inbound` };
     case "telnyx":
       return { status_callback_url: base, inbound_url: base };
+    case "sinch": {
+      // One URL: Sinch posts delivery reports and inbound texts to the same callback URL.
+      const url = carrier.callbackToken ? `${base}?token=${encodeURIComponent(carrier.callbackToken)}` : base;
+      return { status_callback_url: url, inbound_url: url };
+    }
     case "sandbox":
       return { status_callback_url: null, inbound_url: null };
   }
@@ -58,7 +65,12 @@ export function callbackUrls(carrier: CallbackTarget): {
  * can be matched even when the create response was lost. Empty for the sandbox.
  */
 export function statusCallbackUrlFor(
-  carrier: { id: string | null; provider: Provider; callbackOrigin?: string | null } | null,
+  carrier: {
+    id: string | null;
+    provider: Provider;
+    callbackOrigin?: string | null;
+    callbackToken?: string | null;
+  } | null,
   messageId: string,
 ): string {
   if (!carrier?.id || !carrier.callbackOrigin) return "";
@@ -66,6 +78,8 @@ export function statusCallbackUrlFor(
     id: carrier.id,
     provider: carrier.provider,
     callbackOrigin: carrier.callbackOrigin,
+    callbackToken: carrier.callbackToken ?? null,
   }).status_callback_url;
-  return url ? `${url}?message_id=${encodeURIComponent(messageId)}` : "";
+  if (!url) return "";
+  return `${url}${url.includes("?") ? "&" : "?"}message_id=${encodeURIComponent(messageId)}`;
 }
