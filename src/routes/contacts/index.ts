@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
+import { parseRows } from "../../lib/batch";
 import { apiKeySecurity, createRouter, IdParam, json } from "../../lib/openapi";
 import { ListQuerySchema, page } from "../../lib/pagination";
-import { errorResponses, type FieldError } from "../../lib/problem";
+import { errorResponses } from "../../lib/problem";
 import { requireScope } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
 import { deleteContact, getContact, listContacts, patchContact } from "../../services/contacts/manage";
@@ -123,23 +124,6 @@ const deleteContactRoute = createRoute({
   responses: { 204: { description: "Erased" }, ...errorResponses(401, 403, 404) },
 });
 
-/** zod issues of one batch row as `[{path, message}]`, paths relative to the row. */
-function rowErrors(
-  issues: { code: string; path: PropertyKey[]; message: string; keys?: string[] }[],
-): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of issues) {
-    const base = issue.path.map(String).join(".");
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys ?? [])
-        out.push({ path: base ? `${base}.${key}` : key, message: "is not a known field" });
-    } else {
-      out.push({ path: base || "(row)", message: issue.message });
-    }
-  }
-  return out;
-}
-
 export const contactRoutes = createRouter()
   .openapi(upsertContactRoute, async (c) => {
     const ctx = c.var.services;
@@ -152,16 +136,10 @@ export const contactRoutes = createRouter()
   .openapi(batchRoute, async (c) => {
     const ctx = c.var.services;
     const rows = c.req.valid("json").contacts;
-    const failed: { index: number; errors: FieldError[] }[] = [];
-    const valid: { index: number; input: ContactInput }[] = [];
-    rows.forEach((row, index) => {
-      const parsed = ContactInputSchema.safeParse(row);
-      if (parsed.success) valid.push({ index, input: parsed.data });
-      else failed.push({ index, errors: rowErrors(parsed.error.issues as never) });
-    });
+    const { valid, failed } = parseRows(rows, ContactInputSchema);
     const outcomes = await upsertContacts(
       ctx,
-      valid.map((v) => v.input),
+      valid.map((v): ContactInput => v.input),
       { source: "batch", defaultMarketingOptIn: true },
     );
     let created = 0;
