@@ -18,9 +18,11 @@ import { carrierRoutes } from "./routes/carriers";
 import { contactRoutes } from "./routes/contacts";
 import { timelineRoutes } from "./routes/contacts/timeline";
 import { eventRoutes } from "./routes/events";
+import { eventBatchRoutes } from "./routes/events/batch";
 import { hookRoutes } from "./routes/hooks";
 import { integrationRoutes } from "./routes/integrations";
 import { messageRoutes } from "./routes/messages";
+import { messageBatchRoutes } from "./routes/messages/batch";
 import { programRoutes } from "./routes/programs";
 import { segmentRoutes } from "./routes/segments";
 import { systemRoutes } from "./routes/system";
@@ -104,6 +106,7 @@ export function createApp() {
   app.route("/", contactRoutes);
   app.route("/", segmentRoutes);
   app.route("/", messageRoutes);
+  app.route("/", messageBatchRoutes);
   app.route("/", carrierRoutes);
   app.route("/", callbackRoutes);
   app.route("/", integrationRoutes);
@@ -115,6 +118,7 @@ export function createApp() {
   app.route("/", timelineRoutes);
   app.route("/", programRoutes);
   app.route("/", eventRoutes);
+  app.route("/", eventBatchRoutes);
 
   documentIdempotency(app);
 

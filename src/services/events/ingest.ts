@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { type ContactRow, type ProgramRow, type RawRow, rowFromRaw } from "../../db/rows";
+import { type ContactRow, type ProgramRow, type RawRow, rowFromRaw, type TenantRow } from "../../db/rows";
 import { contacts, events, programExits, programs, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
@@ -34,7 +34,67 @@ export interface EventProgramOutcome {
  * id, hence the same occurrence keys: processing it again creates no second message. Null = none
  * (every call is a new event).
  */
-export type EventIdentity = { kind: "id" | "idempotency_key" | "delivery"; value: string } | null;
+export type EventIdentity = {
+  /** `batch_row`: `${Idempotency-Key}:${index}` of a row of `POST /v1/events/batch` without its own id. */
+  kind: "id" | "idempotency_key" | "delivery" | "batch_row";
+  value: string;
+} | null;
+
+/**
+ * The program and tenant reads an event needs, memoized: one `ingestEvent` makes a fresh set, a
+ * batch shares one across its rows (programs are not changed by ingesting events).
+ */
+export interface EventLookups {
+  /** Active and paused programs triggered by `name`. */
+  triggered(name: string): Promise<ProgramRow[]>;
+  /** Active and paused programs whose `exit_on` names `name`. */
+  exiting(name: string): Promise<ProgramRow[]>;
+  tenant(): Promise<TenantRow>;
+}
+
+export function eventLookups(ctx: ServiceContext): EventLookups {
+  const memo = <T>(load: (name: string) => Promise<T>) => {
+    const seen = new Map<string, Promise<T>>();
+    return (name: string) => {
+      let p = seen.get(name);
+      if (!p) {
+        p = load(name);
+        seen.set(name, p);
+      }
+      return p;
+    };
+  };
+  const live = inArray(programs.status, ["active", "paused"]);
+  let tenant: Promise<TenantRow> | undefined;
+  return {
+    triggered: memo(
+      async (name) =>
+        (await ctx.db
+          .select()
+          .from(programs)
+          .where(and(eq(programs.tenantId, ctx.tenantId), live, eq(programs.triggerEvent, name)))
+          .all()) as ProgramRow[],
+    ),
+    exiting: memo(
+      async (name) =>
+        (await ctx.db
+          .select()
+          .from(programs)
+          .where(
+            and(
+              eq(programs.tenantId, ctx.tenantId),
+              live,
+              sql`EXISTS (SELECT 1 FROM json_each(${programs.exitOn}) WHERE value = ${name})`,
+            ),
+          )
+          .all()) as ProgramRow[],
+    ),
+    tenant: () => {
+      tenant ??= loadTenant(ctx);
+      return tenant;
+    },
+  };
+}
 
 export interface IngestedEvent {
   id: string;
@@ -92,18 +152,9 @@ async function applyExits(
   name: string,
   contact: ContactRow,
   eventId: string,
+  lookups: EventLookups,
 ): Promise<void> {
-  const exiting = await ctx.db
-    .select()
-    .from(programs)
-    .where(
-      and(
-        eq(programs.tenantId, ctx.tenantId),
-        inArray(programs.status, ["active", "paused"]),
-        sql`EXISTS (SELECT 1 FROM json_each(${programs.exitOn}) WHERE value = ${name})`,
-      ),
-    )
-    .all();
+  const exiting = await lookups.exiting(name);
   const at = nowIso();
   for (const p of exiting) {
     await ctx.db
@@ -133,22 +184,13 @@ export async function runEventPrograms(
   name: string,
   contact: ContactRow,
   occurrence: { id: string | null; key: string; at: string; data: Record<string, unknown> },
+  lookups: EventLookups = eventLookups(ctx),
 ): Promise<EventProgramOutcome[]> {
-  const triggered = await ctx.db
-    .select()
-    .from(programs)
-    .where(
-      and(
-        eq(programs.tenantId, ctx.tenantId),
-        inArray(programs.status, ["active", "paused"]),
-        eq(programs.triggerEvent, name),
-      ),
-    )
-    .all();
+  const triggered = await lookups.triggered(name);
   if (triggered.length === 0) return [];
-  const tenant = await loadTenant(ctx);
+  const tenant = await lookups.tenant();
   const out: EventProgramOutcome[] = [];
-  for (const p of triggered as ProgramRow[]) {
+  for (const p of triggered) {
     if (p.status === "paused") {
       out.push({ program_id: p.id, message_id: null, outcome: "paused" });
       continue;
@@ -194,8 +236,23 @@ export async function ingestEvent(
   source: { kind: "api" | "shopify" | "standard_hook"; marketingOptIn?: boolean },
   fallbackIdentity: EventIdentity = null,
 ): Promise<IngestedEvent> {
-  const identity: EventIdentity = input.id ? { kind: "id", value: input.id } : fallbackIdentity;
   const contact = await resolveContact(ctx, input.contact, source);
+  return recordEvent(ctx, input, contact, source.kind, fallbackIdentity);
+}
+
+/**
+ * `ingestEvent` once the contact is known (a batch resolves the contacts of all its rows at once):
+ * stores the event under its identity, applies `exit_on`, runs the triggered programs.
+ */
+export async function recordEvent(
+  ctx: ServiceContext,
+  input: EventInput,
+  contact: ContactRow,
+  sourceKind: "api" | "shopify" | "standard_hook",
+  fallbackIdentity: EventIdentity = null,
+  lookups: EventLookups = eventLookups(ctx),
+): Promise<IngestedEvent> {
+  const identity: EventIdentity = input.id ? { kind: "id", value: input.id } : fallbackIdentity;
   const id = identity
     ? await derivedId("event", ctx.tenantId, identity.kind, identity.value)
     : newId("event");
@@ -215,7 +272,7 @@ export async function ingestEvent(
       contact.id,
       JSON.stringify(input.data ?? {}),
       Number.isFinite(occurredMs) ? iso(occurredMs) : now,
-      source.kind,
+      sourceKind,
       now,
     )
     .first<RawRow>();
@@ -229,12 +286,13 @@ export async function ingestEvent(
         : "This event was already reported with another name or contact",
     );
   }
-  await applyExits(ctx, input.name, contact, id);
-  const outcomes = await runEventPrograms(ctx, input.name, contact, {
-    id,
-    key: id,
-    at: stored.occurredAt,
-    data: stored.data,
-  });
+  await applyExits(ctx, input.name, contact, id, lookups);
+  const outcomes = await runEventPrograms(
+    ctx,
+    input.name,
+    contact,
+    { id, key: id, at: stored.occurredAt, data: stored.data },
+    lookups,
+  );
   return { id, name: input.name, contact_id: contact.id, programs: outcomes };
 }
