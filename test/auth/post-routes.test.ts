@@ -32,6 +32,11 @@ const CASES: Record<string, Omit<AuthCase, "method">> = {
     body: { filter: { field: "city", op: "eq", value: "Austin" } },
   },
   "/v1/messages": { path: () => "/v1/messages", scope: "messages:write", body: { to: PHONE, body: "Hi" } },
+  "/v1/messages/batch": {
+    path: () => "/v1/messages/batch",
+    scope: "messages:write",
+    body: { messages: [{ to: PHONE, body: "Hi" }] },
+  },
   "/v1/messages/{id}/cancel": {
     path: async ({ owner }) => {
       const m = await owner.api.post<{ id: string }>("/v1/messages", {
@@ -75,6 +80,11 @@ const CASES: Record<string, Omit<AuthCase, "method">> = {
     path: () => "/v1/events",
     scope: "events:write",
     body: { name: "x", contact: { phone: PHONE } },
+  },
+  "/v1/events/batch": {
+    path: () => "/v1/events/batch",
+    scope: "events:write",
+    body: { events: [{ name: "x", contact: { phone: PHONE } }] },
   },
 };
 
