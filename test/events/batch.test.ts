@@ -1,5 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { serviceContext } from "../../src/services/context";
+import { ingestEventBatch } from "../../src/services/events/batch";
+import { faultyEnv } from "../helpers/faults";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 
 interface Outcome {
@@ -209,5 +212,30 @@ describe("POST /v1/events/batch", () => {
       headers: { "Idempotency-Key": "events-2" },
     });
     expect(other.body.accepted[0]?.id).not.toBe(first.body.accepted[0]?.id);
+  });
+});
+
+describe("ingestEventBatch: D1 round trips", () => {
+  /** D1 calls of one batch of `rowCount` delivery delays for new phones (contacts created on the way). */
+  async function roundTrips(rowCount: number) {
+    const t = await newTenant();
+    await program(t, { name: "Delays", kind: "delivery_delay" });
+    const rows = Array.from({ length: rowCount }, (_, index) => ({
+      index,
+      input: delay(phone(), `#${index}`),
+    }));
+    const faulty = faultyEnv(env, { capture: true });
+    const result = await ingestEventBatch(serviceContext(faulty.env, t.id), rows, "k");
+    expect(result.failed).toEqual([]);
+    expect(result.accepted.every((a) => a.event.programs[0]?.outcome === "queued")).toBe(true);
+    return faulty.calls.DB;
+  }
+
+  it("1,000 rows take a number of D1 round trips that grows per chunk of 100, not per row", async () => {
+    const small = await roundTrips(100);
+    const large = await roundTrips(1000);
+    console.log(`events batch D1 round trips: 100 rows → ${small}, 1,000 rows → ${large}`);
+    expect(large - small).toBeLessThanOrEqual(9 * 8);
+    expect(large).toBeLessThanOrEqual(100);
   });
 });

@@ -9,16 +9,23 @@
  */
 import { and, eq, or, sql } from "drizzle-orm";
 import { inJsonList } from "../../db/json-list";
-import type { ContactRow } from "../../db/rows";
-import { contacts, tenants } from "../../db/schema";
+import { type ContactRow, type RawRow, rowFromRaw } from "../../db/rows";
+import { contacts, events, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import type { RowFailure } from "../../lib/batch";
-import { type FieldError, HttpProblem } from "../../lib/problem";
+import { derivedId, newId } from "../../lib/ids";
+import type { FieldError } from "../../lib/problem";
+import { iso, nowIso } from "../../lib/time";
 import { upsertContacts } from "../contacts/upsert";
 import type { ServiceContext } from "../context";
-import { type EventInput, eventLookups, type IngestedEvent, recordEvent } from "./ingest";
-
-export type EventRowOutcome = { ok: true; event: IngestedEvent } | { ok: false; errors: FieldError[] };
+import {
+  applyExits,
+  type EventIdentity,
+  type EventInput,
+  eventLookups,
+  type IngestedEvent,
+  runEventProgramsMany,
+} from "./ingest";
 
 const distinct = (values: (string | undefined)[]): string[] => [
   ...new Set(values.filter((v): v is string => v !== undefined)),
@@ -91,42 +98,142 @@ async function resolveContacts(
   });
 }
 
+/** Rows per INSERT statement (all of them go in one round trip). */
+const INSERT_CHUNK = 100;
+
+// One statement per chunk: new events are inserted, known ones returned as first stored (as
+// `recordEvent` does for one). `WHERE true` lets SQLite read the upsert after a SELECT.
+const INSERT_EVENTS_SQL = `INSERT INTO events (id, tenant_id, name, contact_id, data, occurred_at, source, created_at)
+  SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.name'), json_extract(value, '$.contact_id'),
+         json_extract(value, '$.data'), json_extract(value, '$.occurred_at'), 'api', ?2
+  FROM json_each(?3) WHERE true
+  ON CONFLICT (id) DO UPDATE SET id = events.id
+  RETURNING *`;
+
+type EventRow = typeof events.$inferSelect;
+
+interface Row {
+  index: number;
+  input: EventInput;
+  contact: ContactRow;
+  id: string;
+  identity: NonNullable<EventIdentity>["kind"] | null;
+}
+
+/** Stores the events of `rows` in one round trip; the stored row of each id. */
+async function insertEvents(ctx: ServiceContext, rows: readonly Row[], now: string) {
+  const payload = rows.map((r) => {
+    const occurredMs = r.input.occurred_at ? Date.parse(r.input.occurred_at) : Number.NaN;
+    return {
+      id: r.id,
+      name: r.input.name,
+      contact_id: r.contact.id,
+      data: JSON.stringify(r.input.data ?? {}),
+      occurred_at: Number.isFinite(occurredMs) ? iso(occurredMs) : now,
+    };
+  });
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < payload.length; i += INSERT_CHUNK)
+    statements.push(
+      ctx.env.DB.prepare(INSERT_EVENTS_SQL).bind(
+        ctx.tenantId,
+        now,
+        JSON.stringify(payload.slice(i, i + INSERT_CHUNK)),
+      ),
+    );
+  const results = await ctx.env.DB.batch<RawRow>(statements);
+  const stored = new Map<string, EventRow>();
+  for (const r of results) for (const raw of r.results) stored.set(String(raw.id), rowFromRaw(events, raw));
+  return stored;
+}
+
 /**
  * Ingests the rows of a batch; `idempotencyKey` (the batch's) makes `${key}:${index}` the identity
- * of a row without its own `id`, so a retried batch creates no second message.
+ * of a row without its own `id`, so a retried batch creates no second message. Events are stored
+ * in one round trip; then the rows run in input order, consecutive rows of one name and distinct
+ * contacts together (`runEventProgramsMany`: one audience read and one `createMessages` per
+ * program), a row whose name some program exits on alone, after its exits — the outcomes the same
+ * events sent one by one would get.
  */
 export async function ingestEventBatch(
   ctx: ServiceContext,
-  rows: readonly { index: number; input: EventInput }[],
+  inputs: readonly { index: number; input: EventInput }[],
   idempotencyKey: string | undefined,
 ): Promise<{ accepted: { index: number; event: IngestedEvent }[]; failed: RowFailure[] }> {
   const accepted: { index: number; event: IngestedEvent }[] = [];
   const failed: RowFailure[] = [];
-  if (rows.length === 0) return { accepted, failed };
+  if (inputs.length === 0) return { accepted, failed };
   const resolved = await resolveContacts(
     ctx,
-    rows.map((r) => r.input),
+    inputs.map((r) => r.input),
   );
-  const lookups = eventLookups(ctx);
-  for (const [k, { index, input }] of rows.entries()) {
+  const rows: Row[] = [];
+  for (const [k, { index, input }] of inputs.entries()) {
     const contact = resolved[k];
     if (!contact) throw new Error("resolveContacts returned fewer results than rows");
     if ("message" in contact) {
       failed.push({ index, errors: [contact] });
       continue;
     }
-    const identity = idempotencyKey
-      ? { kind: "batch_row" as const, value: `${idempotencyKey}:${index}` }
-      : null;
-    try {
-      accepted.push({ index, event: await recordEvent(ctx, input, contact, "api", identity, lookups) });
-    } catch (err) {
-      if (!(err instanceof HttpProblem) || err.status >= 500) throw err;
-      const errors = err.errors?.length
-        ? err.errors
-        : [{ path: err.code === "conflict" ? "id" : "(row)", message: err.message }];
-      failed.push({ index, errors });
-    }
+    const identity: EventIdentity = input.id
+      ? { kind: "id", value: input.id }
+      : idempotencyKey
+        ? { kind: "batch_row", value: `${idempotencyKey}:${index}` }
+        : null;
+    const id = identity
+      ? await derivedId("event", ctx.tenantId, identity.kind, identity.value)
+      : newId("event");
+    rows.push({ index, input, contact, id, identity: identity?.kind ?? null });
   }
+  if (rows.length === 0) return { accepted, failed };
+  const stored = await insertEvents(ctx, rows, nowIso());
+
+  const lookups = eventLookups(ctx);
+  let group: { row: Row; event: EventRow }[] = [];
+  const flush = async () => {
+    const first = group[0];
+    if (!first) return;
+    const name = first.row.input.name;
+    const outcomes = await runEventProgramsMany(
+      ctx,
+      name,
+      group.map(({ row, event }) => ({
+        contact: row.contact,
+        occurrence: { id: row.id, key: row.id, at: event.occurredAt, data: event.data },
+      })),
+      lookups,
+    );
+    for (const [k, { row }] of group.entries())
+      accepted.push({
+        index: row.index,
+        event: { id: row.id, name, contact_id: row.contact.id, programs: outcomes[k] ?? [] },
+      });
+    group = [];
+  };
+  for (const row of rows) {
+    const event = stored.get(row.id);
+    if (!event) throw new Error(`event ${row.id} was neither inserted nor found`);
+    if (event.name !== row.input.name || event.contactId !== row.contact.id) {
+      const message =
+        row.identity === "id"
+          ? "An event with this id was already reported with another name or contact"
+          : "This event was already reported with another name or contact";
+      failed.push({ index: row.index, errors: [{ path: "id", message }] });
+      continue;
+    }
+    const exits = await lookups.exiting(row.input.name);
+    const first = group[0];
+    const joins =
+      exits.length === 0 &&
+      (!first ||
+        (first.row.input.name === row.input.name && group.every((g) => g.row.contact.id !== row.contact.id)));
+    if (!joins) await flush();
+    if (exits.length > 0) await applyExits(ctx, row.input.name, row.contact, row.id, lookups);
+    group.push({ row, event });
+    if (exits.length > 0) await flush();
+  }
+  await flush();
+  accepted.sort((a, b) => a.index - b.index);
+  failed.sort((a, b) => a.index - b.index);
   return { accepted, failed };
 }

@@ -147,7 +147,7 @@ async function resolveContact(
 }
 
 /** `exit_on`: cancel the program's pending messages for the contact and hold later occurrences. */
-async function applyExits(
+export async function applyExits(
   ctx: ServiceContext,
   name: string,
   contact: ContactRow,
@@ -175,6 +175,14 @@ async function applyExits(
   }
 }
 
+/** What `runEventPrograms` needs of one event occurrence. */
+export interface EventOccurrence {
+  id: string | null;
+  key: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
 /**
  * Runs the programs an event names for one contact. Shared by POST /v1/events, storefront hooks
  * and `contact.created`; the occurrence key `pg:ct:<occurrence>` makes a replay create nothing new.
@@ -183,41 +191,69 @@ export async function runEventPrograms(
   ctx: ServiceContext,
   name: string,
   contact: ContactRow,
-  occurrence: { id: string | null; key: string; at: string; data: Record<string, unknown> },
+  occurrence: EventOccurrence,
   lookups: EventLookups = eventLookups(ctx),
 ): Promise<EventProgramOutcome[]> {
+  const [out] = await runEventProgramsMany(ctx, name, [{ contact, occurrence }], lookups);
+  return out ?? [];
+}
+
+/**
+ * `runEventPrograms` for several events of one name at once (each program reads its audience and
+ * creates its messages once for all of them); outcomes per event, in order. The contacts must be
+ * distinct: events of one contact interact (dedupe, cap) and are run one after another instead.
+ */
+export async function runEventProgramsMany(
+  ctx: ServiceContext,
+  name: string,
+  items: readonly { contact: ContactRow; occurrence: EventOccurrence }[],
+  lookups: EventLookups = eventLookups(ctx),
+): Promise<EventProgramOutcome[][]> {
+  const out: EventProgramOutcome[][] = items.map(() => []);
   const triggered = await lookups.triggered(name);
-  if (triggered.length === 0) return [];
+  if (triggered.length === 0 || items.length === 0) return out;
   const tenant = await lookups.tenant();
-  const out: EventProgramOutcome[] = [];
   for (const p of triggered) {
     if (p.status === "paused") {
-      out.push({ program_id: p.id, message_id: null, outcome: "paused" });
+      for (const o of out) o.push({ program_id: p.id, message_id: null, outcome: "paused" });
       continue;
     }
-    const audience = await inAudience(ctx, p, [contact.id]);
-    if (!audience.has(contact.id)) {
-      out.push({ program_id: p.id, message_id: null, outcome: "not_in_audience" });
-      continue;
-    }
+    const audience = await inAudience(
+      ctx,
+      p,
+      items.map((it) => it.contact.id),
+    );
+    const members = items.flatMap((it, k) => (audience.has(it.contact.id) ? [k] : []));
     const delay = p.trigger.type === "event" ? (p.trigger.delay_minutes ?? 0) : 0;
-    const base = Math.max(Date.parse(occurrence.at) || Date.now(), Date.now() - 60_000);
-    const sendAt = delay > 0 ? addMinutes(iso(base), delay) : nowIso();
-    const [created] = await createOccurrenceMessages(ctx, p, tenant, [
-      {
-        contact,
-        occurrenceKey: occurrenceKey.event(p.id, contact.id, occurrence.key),
-        sendAt,
-        event: { ...occurrence.data, name, id: occurrence.id, occurred_at: occurrence.at },
-        eventId: occurrence.id,
-      },
-    ]);
-    const m = created?.message;
-    out.push({
-      program_id: p.id,
-      message_id: m?.id ?? null,
-      outcome:
-        m?.status === "suppressed" && m.statusReason === "exited" ? "exited" : (m?.status ?? "suppressed"),
+    const created = await createOccurrenceMessages(
+      ctx,
+      p,
+      tenant,
+      members.map((k) => {
+        const { contact, occurrence } = items[k] as (typeof items)[number];
+        const base = Math.max(Date.parse(occurrence.at) || Date.now(), Date.now() - 60_000);
+        return {
+          contact,
+          occurrenceKey: occurrenceKey.event(p.id, contact.id, occurrence.key),
+          sendAt: delay > 0 ? addMinutes(iso(base), delay) : nowIso(),
+          event: { ...occurrence.data, name, id: occurrence.id, occurred_at: occurrence.at },
+          eventId: occurrence.id,
+        };
+      }),
+    );
+    const byItem = new Map(members.map((k, j) => [k, created[j]?.message]));
+    out.forEach((o, k) => {
+      if (!byItem.has(k)) {
+        o.push({ program_id: p.id, message_id: null, outcome: "not_in_audience" });
+        return;
+      }
+      const m = byItem.get(k);
+      o.push({
+        program_id: p.id,
+        message_id: m?.id ?? null,
+        outcome:
+          m?.status === "suppressed" && m.statusReason === "exited" ? "exited" : (m?.status ?? "suppressed"),
+      });
     });
   }
   return out;
