@@ -178,7 +178,7 @@ describe("POST /v1/events/batch", () => {
     const statuses = async (tenantId: string) =>
       (
         await env.DB.prepare(
-          "SELECT status, status_reason FROM messages WHERE tenant_id = ? AND program_id IS NOT NULL ORDER BY created_at, status",
+          "SELECT status, status_reason FROM messages WHERE tenant_id = ? AND program_id IS NOT NULL ORDER BY status, status_reason",
         )
           .bind(tenantId)
           .all()
