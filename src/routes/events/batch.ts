@@ -15,8 +15,9 @@ export const EventBatchInputSchema = z
   .strictObject({
     events: z
       .array(
+        // Validated row by row (a bad row goes to failed[], not a 400/422 of the whole batch), documented as the single body.
         z.unknown().openapi({
-          type: "object",
+          allOf: [{ $ref: "#/components/schemas/CreateEvent" }],
           description: "A `POST /v1/events` body (CreateEvent), validated on its own.",
         }),
       )

@@ -14,8 +14,9 @@ export const MessageBatchInputSchema = z
   .strictObject({
     messages: z
       .array(
+        // Validated row by row (a bad row goes to failed[], not a 400/422 of the whole batch), documented as the single body.
         z.unknown().openapi({
-          type: "object",
+          allOf: [{ $ref: "#/components/schemas/SendMessage" }],
           description: "A `POST /v1/messages` body (SendMessage), validated on its own.",
         }),
       )
