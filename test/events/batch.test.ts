@@ -186,6 +186,36 @@ describe("POST /v1/events/batch", () => {
     expect(await statuses(batch.t.id)).toEqual(await statuses(single.t.id));
   });
 
+  it("exit_on in a batch cancels every contact's pending messages and holds their later occurrences", async () => {
+    const t = await newTenant();
+    await program(t, {
+      name: "Invoice reminder",
+      kind: "custom",
+      category: "transactional",
+      template: "Invoice {{ event.invoice }} is open.",
+      trigger: { type: "event", event: "invoice.sent", delay_minutes: 60 },
+      exit_on: ["payment.received"],
+    });
+    const people = [phone(), phone(), phone()];
+    const send = (name: string) =>
+      t.api.post<BatchResult>("/v1/events/batch", {
+        events: people.map((p) => ({ name, contact: { phone: p }, data: { invoice: "INV-1" } })),
+      });
+    const first = await send("invoice.sent");
+    expect(first.body.accepted.map((a) => a.programs[0]?.outcome)).toEqual([
+      "scheduled",
+      "scheduled",
+      "scheduled",
+    ]);
+    await send("payment.received");
+    const { results } = await env.DB.prepare("SELECT status, status_reason FROM messages WHERE tenant_id = ?")
+      .bind(t.id)
+      .all<{ status: string; status_reason: string | null }>();
+    expect(results).toEqual(people.map(() => ({ status: "canceled", status_reason: "exited" })));
+    const later = await send("invoice.sent");
+    expect(later.body.accepted.map((a) => a.programs[0]?.outcome)).toEqual(["exited", "exited", "exited"]);
+  });
+
   it("one Idempotency-Key covers the batch; rows without an id get `<key>:<index>` as identity", async () => {
     const t = await newTenant();
     await program(t, { name: "Delays", kind: "delivery_delay" });
@@ -216,26 +246,45 @@ describe("POST /v1/events/batch", () => {
 });
 
 describe("ingestEventBatch: D1 round trips", () => {
-  /** D1 calls of one batch of `rowCount` delivery delays for new phones (contacts created on the way). */
+  /**
+   * D1 calls of one batch of `rowCount` delivery delays for new phones (contacts created on the
+   * way), then of one batch of as many `order.delivered` events, on which the program exits
+   * (cancelling every message the first batch queued).
+   */
   async function roundTrips(rowCount: number) {
     const t = await newTenant();
-    await program(t, { name: "Delays", kind: "delivery_delay" });
-    const rows = Array.from({ length: rowCount }, (_, index) => ({
-      index,
-      input: delay(phone(), `#${index}`),
-    }));
+    await program(t, { name: "Delays", kind: "delivery_delay", exit_on: ["order.delivered"] });
+    const phones = Array.from({ length: rowCount }, () => phone());
+    const rows = phones.map((p, index) => ({ index, input: delay(p, `#${index}`) }));
     const faulty = faultyEnv(env, { capture: true });
-    const result = await ingestEventBatch(serviceContext(faulty.env, t.id), rows, "k");
+    const ctx = serviceContext(faulty.env, t.id);
+    const result = await ingestEventBatch(ctx, rows, "k");
     expect(result.failed).toEqual([]);
     expect(result.accepted.every((a) => a.event.programs[0]?.outcome === "queued")).toBe(true);
-    return faulty.calls.DB;
+    const ingest = faulty.calls.DB;
+    const delivered = phones.map((p, index) => ({
+      index,
+      input: { name: "order.delivered", contact: { phone: p } },
+    }));
+    const exits = await ingestEventBatch(ctx, delivered, "k2");
+    expect(exits.failed).toEqual([]);
+    const { results } = await env.DB.prepare(
+      "SELECT status, count(*) AS n FROM messages WHERE tenant_id = ? GROUP BY status",
+    )
+      .bind(t.id)
+      .all<{ status: string; n: number }>();
+    expect(results).toEqual([{ status: "canceled", n: rowCount }]);
+    return { ingest, exits: faulty.calls.DB - ingest };
   }
 
   it("1,000 rows take a number of D1 round trips that grows per chunk of 100, not per row", async () => {
     const small = await roundTrips(100);
     const large = await roundTrips(1000);
-    console.log(`events batch D1 round trips: 100 rows → ${small}, 1,000 rows → ${large}`);
-    expect(large - small).toBeLessThanOrEqual(9 * 8);
-    expect(large).toBeLessThanOrEqual(100);
+    console.log(
+      `events batch D1 round trips: 100 rows → ${small.ingest} (+${small.exits} for 100 exits), 1,000 rows → ${large.ingest} (+${large.exits} for 1,000 exits)`,
+    );
+    expect(large.ingest - small.ingest).toBeLessThanOrEqual(9 * 8);
+    expect(large.ingest).toBeLessThanOrEqual(100);
+    expect(large.exits).toBeLessThanOrEqual(30);
   });
 });

@@ -151,9 +151,11 @@ async function insertEvents(ctx: ServiceContext, rows: readonly Row[], now: stri
  * Ingests the rows of a batch; `idempotencyKey` (the batch's) makes `${key}:${index}` the identity
  * of a row without its own `id`, so a retried batch creates no second message. Events are stored
  * in one round trip; then the rows run in input order, consecutive rows of one name and distinct
- * contacts together (`runEventProgramsMany`: one audience read and one `createMessages` per
- * program), a row whose name some program exits on alone, after its exits — the outcomes the same
- * events sent one by one would get.
+ * contacts together: their `exit_on` first (one upsert and one cancel per exiting program), then
+ * their programs (`runEventProgramsMany`: one audience read and one `createMessages` per program).
+ * Rows of distinct contacts never interact (dedupe and cap are per phone), so this gives the
+ * outcomes the same events sent one by one would get; a repeated contact or another name starts
+ * a new group.
  */
 export async function ingestEventBatch(
   ctx: ServiceContext,
@@ -190,10 +192,17 @@ export async function ingestEventBatch(
 
   const lookups = eventLookups(ctx);
   let group: { row: Row; event: EventRow }[] = [];
+  let groupContacts = new Set<string>();
   const flush = async () => {
     const first = group[0];
     if (!first) return;
     const name = first.row.input.name;
+    await applyExits(
+      ctx,
+      name,
+      group.map(({ row }) => ({ contact: row.contact, eventId: row.id })),
+      lookups,
+    );
     const outcomes = await runEventProgramsMany(
       ctx,
       name,
@@ -209,6 +218,7 @@ export async function ingestEventBatch(
         event: { id: row.id, name, contact_id: row.contact.id, programs: outcomes[k] ?? [] },
       });
     group = [];
+    groupContacts = new Set();
   };
   for (const row of rows) {
     const event = stored.get(row.id);
@@ -221,16 +231,11 @@ export async function ingestEventBatch(
       failed.push({ index: row.index, errors: [{ path: "id", message }] });
       continue;
     }
-    const exits = await lookups.exiting(row.input.name);
     const first = group[0];
-    const joins =
-      exits.length === 0 &&
-      (!first ||
-        (first.row.input.name === row.input.name && group.every((g) => g.row.contact.id !== row.contact.id)));
+    const joins = !first || (first.row.input.name === row.input.name && !groupContacts.has(row.contact.id));
     if (!joins) await flush();
-    if (exits.length > 0) await applyExits(ctx, row.input.name, row.contact, row.id, lookups);
     group.push({ row, event });
-    if (exits.length > 0) await flush();
+    groupContacts.add(row.contact.id);
   }
   await flush();
   accepted.sort((a, b) => a.index - b.index);

@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type ContactRow, type ProgramRow, type RawRow, rowFromRaw, type TenantRow } from "../../db/rows";
-import { contacts, events, programExits, programs, tenants } from "../../db/schema";
+import { contacts, events, programs, tenants } from "../../db/schema";
 import { normalizePhone } from "../../domain/phone";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { derivedId, newId } from "../../lib/ids";
@@ -8,8 +8,8 @@ import { HttpProblem, invalidField } from "../../lib/problem";
 import { addMinutes, iso, nowIso } from "../../lib/time";
 import { upsertContact } from "../contacts/upsert";
 import type { ServiceContext } from "../context";
+import { cancelPendingMessages } from "../messages/create";
 import { inAudience } from "../programs/audience";
-import { cancelProgramPending } from "../programs/cancel";
 import { createOccurrenceMessages, exitFieldValue } from "../programs/execute";
 import { loadTenant } from "../programs/scope";
 
@@ -146,32 +146,42 @@ async function resolveContact(
   return contact;
 }
 
-/** `exit_on`: cancel the program's pending messages for the contact and hold later occurrences. */
+// One statement per exiting program for any number of contacts (json_each: D1's 100 parameters).
+const UPSERT_EXITS_SQL = `INSERT INTO program_exits (program_id, contact_id, tenant_id, field_value, event_id, at)
+  SELECT ?1, json_extract(value, '$.contact_id'), ?2, json_extract(value, '$.field_value'),
+         json_extract(value, '$.event_id'), ?3
+  FROM json_each(?4) WHERE true
+  ON CONFLICT (program_id, contact_id) DO UPDATE SET
+    field_value = excluded.field_value, event_id = excluded.event_id, at = excluded.at`;
+
+/**
+ * `exit_on`: cancel the program's pending messages for the contact and hold later occurrences.
+ * Several events of one name at once (distinct contacts: a batch) take the same statements.
+ */
 export async function applyExits(
   ctx: ServiceContext,
   name: string,
-  contact: ContactRow,
-  eventId: string,
+  items: readonly { contact: ContactRow; eventId: string }[],
   lookups: EventLookups,
 ): Promise<void> {
+  if (items.length === 0) return;
   const exiting = await lookups.exiting(name);
   const at = nowIso();
   for (const p of exiting) {
-    await ctx.db
-      .insert(programExits)
-      .values({
-        programId: p.id,
-        contactId: contact.id,
-        tenantId: ctx.tenantId,
-        fieldValue: exitFieldValue(p, contact),
-        eventId,
-        at,
-      })
-      .onConflictDoUpdate({
-        target: [programExits.programId, programExits.contactId],
-        set: { fieldValue: exitFieldValue(p, contact), eventId, at },
-      });
-    await cancelProgramPending(ctx, p.id, contact.id, `exit_on ${name}`);
+    const rows = items.map(({ contact, eventId }) => ({
+      contact_id: contact.id,
+      field_value: exitFieldValue(p, contact),
+      event_id: eventId,
+    }));
+    await ctx.env.DB.prepare(UPSERT_EXITS_SQL).bind(p.id, ctx.tenantId, at, JSON.stringify(rows)).run();
+    const [only] = items;
+    await cancelPendingMessages(
+      ctx,
+      items.length === 1 && only
+        ? { programId: p.id, contactId: only.contact.id }
+        : { programId: p.id, contactIds: items.map((i) => i.contact.id) },
+      { reason: "exited", detail: `exit_on ${name}` },
+    );
   }
 }
 
@@ -322,7 +332,7 @@ export async function recordEvent(
         : "This event was already reported with another name or contact",
     );
   }
-  await applyExits(ctx, input.name, contact, id, lookups);
+  await applyExits(ctx, input.name, [{ contact, eventId: id }], lookups);
   const outcomes = await runEventPrograms(
     ctx,
     input.name,

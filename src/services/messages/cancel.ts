@@ -1,4 +1,5 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { inJsonList } from "../../db/json-list";
 import { messages } from "../../db/schema";
 import { iso } from "../../lib/time";
 import type { ServiceContext } from "../context";
@@ -8,6 +9,8 @@ export type CancelWhere =
   | { messageId: string }
   | { phone: string }
   | { programId: string; contactId: string }
+  /** A program's messages to any of these contacts (`exit_on` for a batch of events). */
+  | { programId: string; contactIds: readonly string[] }
   | { programId: string }
   | { contactId: string };
 
@@ -32,7 +35,12 @@ export async function cancelPendingMessages(
         : "programId" in where
           ? "contactId" in where
             ? and(eq(messages.programId, where.programId), eq(messages.contactId, where.contactId))
-            : eq(messages.programId, where.programId)
+            : "contactIds" in where
+              ? and(
+                  eq(messages.programId, where.programId),
+                  sql`${messages.contactId} IN ${inJsonList(where.contactIds)}`,
+                )
+              : eq(messages.programId, where.programId)
           : eq(messages.contactId, where.contactId);
   let canceled = 0;
   const seen = new Set<string>();
