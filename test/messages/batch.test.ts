@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { MessageView } from "../../src/routes/messages/schema";
 import { serviceContext } from "../../src/services/context";
 import { sendApiMessages } from "../../src/services/messages/send";
-import { faultyEnv } from "../helpers/faults";
+import { BASE } from "../helpers/api";
+import { faultyEnv, fetchWith } from "../helpers/faults";
 import { newTenant, type TestTenant } from "../helpers/tenant";
 
 type Problem = { status: number; errors?: { path: string; message: string }[] };
@@ -266,5 +267,28 @@ describe("sendApiMessages: D1 round trips", () => {
     expect(large.db - small.db).toBeLessThanOrEqual(3 * 9);
     expect(large.enqueued).toBe(1000);
     expect(large.queue).toBeLessThanOrEqual(10);
+  });
+
+  it("the whole request (auth, idempotency, 1,000 rows) stays a handful of round trips", async () => {
+    const t = await newTenant();
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ to: phone(), body: `Your code is ${i}` }));
+    const faulty = faultyEnv(env, { capture: true });
+    const res = await fetchWith(
+      faulty.env,
+      new Request(`${BASE}/v1/messages/batch`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.key}`,
+          "content-type": "application/json",
+          "Idempotency-Key": "big-batch",
+        },
+        body: JSON.stringify({ messages: rows }),
+      }),
+    );
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as BatchResult;
+    expect(body.accepted).toHaveLength(1000);
+    console.log(`POST /v1/messages/batch, 1,000 rows: ${faulty.calls.DB} D1 round trips`);
+    expect(faulty.calls.DB).toBeLessThanOrEqual(33 + 8);
   });
 });
