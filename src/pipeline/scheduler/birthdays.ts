@@ -14,7 +14,7 @@ import { iso } from "../../lib/time";
 import { audienceFilter } from "../../services/programs/audience";
 import type { Occurrence } from "../../services/programs/execute";
 import { contactZone } from "../../services/programs/scope";
-import { createInPages, sendable, type TriggerTick } from "./tick";
+import { queueOccurrences, sendable, type TriggerTick } from "./tick";
 
 const BIRTHDAY_PAGE = 500;
 const HOUR = 3_600_000;
@@ -67,7 +67,7 @@ export const tickBirthdays: TriggerTick = async (tick, p) => {
           occ.push({ contact: c, occurrenceKey: occurrenceKey.birthday(p.id, c.id, year), sendAt: iso(due) });
         }
       }
-      await createInPages(tick, p, occ);
+      await queueOccurrences(tick, p, occ);
       const last = rows.at(-1);
       if (!last || rows.length < BIRTHDAY_PAGE) break;
       after = last.rid;

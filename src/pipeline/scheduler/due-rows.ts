@@ -7,7 +7,7 @@ import { iso } from "../../lib/time";
 import { inAudience } from "../../services/programs/audience";
 import { dueFor } from "../../services/programs/due";
 import type { Occurrence } from "../../services/programs/execute";
-import { createInPages, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
+import { queueOccurrences, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
 
 /** One materialised `program_due` row with its contact. */
 interface DueRow {
@@ -63,7 +63,7 @@ export const tickDueRows: TriggerTick = async (tick, p) => {
       if (next) advance.push({ c: c.id, d: next.dueAt, o: next.occurrence });
       else consumed.push(c.id);
     }
-    await createInPages(tick, p, occ);
+    await queueOccurrences(tick, p, occ);
     const stmts: D1PreparedStatement[] = [];
     if (consumed.length > 0)
       stmts.push(
