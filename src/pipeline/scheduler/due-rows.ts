@@ -6,7 +6,7 @@ import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { iso } from "../../lib/time";
 import { inAudience } from "../../services/programs/audience";
 import { dueFor } from "../../services/programs/due";
-import type { Occurrence } from "../../services/programs/execute";
+import type { DueOccurrence } from "../../services/programs/occurrence-pages";
 import { queueOccurrences, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
 
 /** One materialised `program_due` row with its contact. */
@@ -51,13 +51,17 @@ export const tickDueRows: TriggerTick = async (tick, p) => {
       p,
       rows.map((r) => r.contact.id),
     );
-    const occ: Occurrence[] = [];
+    const occ: DueOccurrence[] = [];
     const advance: { c: string; d: string; o: string }[] = [];
     const consumed: string[] = [];
     for (const { contact: c, dueAt, occurrence, armedAt } of rows) {
       const due = Date.parse(dueAt);
       if (members.has(c.id) && sendable(p, due, tick.now, [armedAt, c.createdAt])) {
-        occ.push({ contact: c, occurrenceKey: occurrenceKey.dueRow(p.id, c.id, occurrence), sendAt: dueAt });
+        occ.push({
+          contactId: c.id,
+          occurrenceKey: occurrenceKey.dueRow(p.id, c.id, occurrence),
+          sendAt: dueAt,
+        });
       }
       const next = p.trigger.type === "schedule" ? dueFor(p, c, tick.tenant, Math.max(due, tick.now)) : null;
       if (next) advance.push({ c: c.id, d: next.dueAt, o: next.occurrence });

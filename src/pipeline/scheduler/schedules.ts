@@ -23,7 +23,7 @@ export const tickSchedules: TriggerTick = async (tick, p) => {
         tick,
         p,
         page.map((contact) => ({
-          contact,
+          contactId: contact.id,
           occurrenceKey: occurrenceKey.scheduleRun(p.id, runIso, contact.id),
           sendAt: runIso,
         })),

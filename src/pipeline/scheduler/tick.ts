@@ -1,8 +1,7 @@
 import type { ProgramRow, TenantRow } from "../../db/rows";
 import { occurrenceInValidity } from "../../domain/rules/validity";
 import type { ServiceContext } from "../../services/context";
-import type { Occurrence } from "../../services/programs/execute";
-import { writeOccurrencePages } from "../../services/programs/occurrence-pages";
+import { type DueOccurrence, writeOccurrencePages } from "../../services/programs/occurrence-pages";
 import { enqueueWork } from "../enqueue";
 import { logTickFailure } from "./parts";
 
@@ -50,7 +49,7 @@ export function sendable(p: ProgramRow, dueMs: number, now: number, notBefore: s
  * (or not sent: the failure is logged, not thrown) is rung again by the occurrence-page sweep, so
  * the program's window can be settled.
  */
-export async function queueOccurrences(tick: Tick, program: ProgramRow, occ: Occurrence[]): Promise<void> {
+export async function queueOccurrences(tick: Tick, program: ProgramRow, occ: DueOccurrence[]): Promise<void> {
   if (occ.length === 0) return;
   const ids = await writeOccurrencePages(tick.ctx, program.id, occ, tick.now);
   tick.stats.due += occ.length;

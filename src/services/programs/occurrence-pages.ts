@@ -27,15 +27,22 @@ const ROWS_PER_INSERT = 10;
 
 type PageRow = typeof programOccurrencePages.$inferInsert;
 
+/** What the tick decided is due: which contact, which occurrence, when (ISO). */
+export interface DueOccurrence {
+  contactId: string;
+  occurrenceKey: string;
+  sendAt: string;
+}
+
 /**
- * Writes `occurrences` of `programId` as pages of `OCCURRENCE_PAGE`, each leased `now` (its doorbell
+ * Writes `occurrences` of `programId` as pages of `OCCURRENCE_PAGE`, each leased now (its doorbell
  * is rung next), in one round trip; returns the page ids, in order. `now` is the tick's instant:
- * what the templates will read as now, and the send time of an occurrence without one.
+ * what the templates will read as now when the messages are created.
  */
 export async function writeOccurrencePages(
   ctx: ServiceContext,
   programId: string,
-  occurrences: readonly Occurrence[],
+  occurrences: readonly DueOccurrence[],
   now: number,
 ): Promise<string[]> {
   const rows: PageRow[] = [];
@@ -43,7 +50,7 @@ export async function writeOccurrencePages(
   for (let i = 0; i < occurrences.length; i += OCCURRENCE_PAGE) {
     const items = occurrences
       .slice(i, i + OCCURRENCE_PAGE)
-      .map((o) => ({ c: o.contact.id, k: o.occurrenceKey, s: o.sendAt ?? iso(now) }));
+      .map((o) => ({ c: o.contactId, k: o.occurrenceKey, s: o.sendAt }));
     rows.push({
       id: newId("occurrencePage"),
       tenantId: ctx.tenantId,
