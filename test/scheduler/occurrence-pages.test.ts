@@ -23,8 +23,18 @@ afterEach(() => {
 const DUE = 250;
 let seeded = 0;
 
-/** A birthday program and `DUE` contacts born on 10 June, seeded straight into D1 (created long ago). */
-async function birthdays(): Promise<{ tenantId: string; programId: string }> {
+/**
+ * A birthday program and `DUE` contacts, seeded straight into D1 (created long ago), born on a day
+ * of June of their own (each test its own day, so no test's birthdays fall due in another's ticks);
+ * `time("10:00")` is that day's instant, and the scheduler's last tick is the minute before 10:00.
+ */
+async function birthdays(): Promise<{
+  tenantId: string;
+  programId: string;
+  time: (hhmmss: string) => string;
+  own: (jobs: WorkJob[]) => WorkJob[];
+}> {
+  const day = `2026-06-${String(10 + seeded).padStart(2, "0")}`;
   at("2026-01-01T00:00:00.000Z");
   const t = await newTenant({ timezone: "UTC" });
   const programId = await createProgram(t, {
@@ -38,14 +48,17 @@ async function birthdays(): Promise<{ tenantId: string; programId: string }> {
     `WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < ?2 - 1)
      INSERT INTO contacts (id, tenant_id, phone, first_name, timezone, birthday, attributes, subscribed,
        marketing_opt_in, created_at, updated_at)
-     SELECT printf('ct_%s%06d', ?3, i), ?1, printf('+1720%03d%04d', ?4, i), 'C' || i, 'UTC', '1990-06-10',
+     SELECT printf('ct_%s%06d', ?3, i), ?1, printf('+1720%03d%04d', ?4, i), 'C' || i, 'UTC', ?5,
        '{}', 1, 1, '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z'
      FROM seq`,
   )
-    .bind(t.id, DUE, prefix, 500 + seeded)
+    .bind(t.id, DUE, prefix, 500 + seeded, `1990${day.slice(4)}`)
     .run();
-  await resetScheduler("2026-06-10T09:59:00.000Z");
-  return { tenantId: t.id, programId };
+  const time = (hhmmss: string) => `${day}T${hhmmss}.000Z`;
+  await resetScheduler(time("09:59:00"));
+  // Pages another test left behind may be swept during this one: only this tenant's count.
+  const own = (jobs: WorkJob[]) => jobs.filter((j) => j.kind === "occurrences" && j.tenantId === t.id);
+  return { tenantId: t.id, programId, time, own };
 }
 
 const pageRows = async (programId: string) =>
@@ -63,12 +76,12 @@ async function created(programId: string) {
 
 describe("the tick hands due occurrences to the work queue", () => {
   it("writes no message itself: ceil(N / 100) pages, each job creating its page's messages once", async () => {
-    const { programId } = await birthdays();
+    const { programId, time } = await birthdays();
     const lines: { due: number; pages: number }[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
       if (typeof line === "string" && line.includes('"scheduler tick"')) lines.push(JSON.parse(line));
     });
-    const jobs = await tick("2026-06-10T10:00:00.000Z", { drain: false });
+    const jobs = await tick(time("10:00:00"), { drain: false });
     spy.mockRestore();
     expect(await messagesOf(programId)).toEqual([]);
     expect(jobs).toHaveLength(Math.ceil(DUE / 100));
@@ -93,14 +106,16 @@ describe("the tick hands due occurrences to the work queue", () => {
   });
 
   it("a page whose job was lost is rung again by the sweep once its lease ran out", async () => {
-    const { programId } = await birthdays();
-    const lost = await tick("2026-06-10T10:00:00.000Z", { drain: false });
+    const { programId, time, own } = await birthdays();
+    const lost = own(await tick(time("10:00:00"), { drain: false }));
     expect(lost).toHaveLength(3);
     // Within the lease the sweep leaves the pages alone (their doorbell may still ring).
-    expect(await tick("2026-06-10T10:01:00.000Z")).toEqual([]);
+    expect(own(await tick(time("10:01:00")))).toEqual([]);
     expect(await messagesOf(programId)).toEqual([]);
-    const rung = await tick("2026-06-10T10:03:00.000Z");
-    expect(rung).toHaveLength(3);
+    const rung = own(await tick(time("10:03:00")));
+    expect(rung.map((j) => j.kind === "occurrences" && j.pageId).sort()).toEqual(
+      lost.map((j) => j.kind === "occurrences" && j.pageId).sort(),
+    );
     expect(await created(programId)).toEqual({ n: DUE, occurrences: DUE });
     expect(await pageRows(programId)).toEqual([]);
   });
@@ -113,8 +128,9 @@ describe("the tick hands due occurrences to the work queue", () => {
     ],
   ] as const)
     it(`a consumer killed mid-page (${where}) loses nothing and duplicates nothing`, async () => {
-      const { programId } = await birthdays();
-      const jobs = await tick("2026-06-10T10:00:00.000Z", { drain: false });
+      const { programId, time, own } = await birthdays();
+      const jobs = own(await tick(time("10:00:00"), { drain: false }));
+      expect(jobs).toHaveLength(3);
       const f = faultyEnv(env, { nth: 1, mode: "hang", match });
       // The invocation is abandoned, never awaited: stuck for good, as a killed one is gone.
       void deliverWork(jobs.slice(0, 1), f.env);
@@ -125,8 +141,8 @@ describe("the tick hands due occurrences to the work queue", () => {
       expect(partial.n).toBe(partial.occurrences);
       expect(await pageRows(programId)).toHaveLength(1);
       // The killed consumer's lease (2 min) and then the sweep's grace (2 min) run out.
-      expect(await tick("2026-06-10T10:03:00.000Z")).toEqual([]);
-      const rung: WorkJob[] = await tick("2026-06-10T10:04:30.000Z");
+      expect(own(await tick(time("10:03:00")))).toEqual([]);
+      const rung = own(await tick(time("10:04:30")));
       expect(rung).toHaveLength(1);
       expect(await created(programId)).toEqual({ n: DUE, occurrences: DUE });
       expect(await pageRows(programId)).toEqual([]);
