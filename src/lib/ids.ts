@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   webhookDelivery: "whd",
   run: "run",
   dueBuild: "dub",
+  occurrencePage: "ocp",
   request: "req",
 } as const;
 

@@ -12,7 +12,9 @@ export type WorkJob =
   /** The rest of a `POST /v1/programs/{id}/run` audience, continued from the run's cursor. */
   | { kind: "run"; runId: string }
   /** The rest of a program's due rows (attribute dates, schedules in each contact's zone), from the build's cursor. */
-  | ({ kind: "due" } & DueJob);
+  | ({ kind: "due" } & DueJob)
+  /** One page of due occurrences the scheduler tick selected (`program_occurrence_pages` row). */
+  | { kind: "occurrences"; tenantId: string; pageId: string };
 
 /**
  * A build of one program's due rows, resumable from `after` (the last contact id written). It

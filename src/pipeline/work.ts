@@ -3,6 +3,7 @@ import { processHookDelivery } from "../hooks/process";
 import { serviceContext } from "../services/context";
 import { deadHookDeliveriesStatement } from "../services/integrations/hook-deliveries";
 import { continueDueBuild } from "../services/programs/due-build";
+import { continueOccurrencePage } from "../services/programs/occurrence-pages";
 import { continueRun } from "../services/programs/run";
 import { attemptWebhookDelivery, deadWebhookDeliveriesStatement } from "../services/webhooks/deliver";
 import type { WorkJob } from "./jobs";
@@ -10,7 +11,8 @@ import { expireProgramLeases } from "./recovery/programs";
 
 /**
  * Work queue consumer: storefront hook deliveries, outbound webhook attempts, the rest of large
- * program runs and of large programs' due rows. Each job is
+ * program runs and of large programs' due rows, the pages of occurrences the scheduler tick found
+ * due (their messages are created here, not in the tick). Each job is
  * idempotent (it claims its row first), so a redelivered queue message does nothing new.
  * Webhook retries are new jobs with `delaySeconds` (acked here), not `retry()`: a 24-hour
  * backoff schedule must not count against the queue's `max_retries`.
@@ -39,6 +41,8 @@ export async function handleWorkBatch(
           await continueRun(env, job.runId);
         } else if (job.kind === "due") {
           await continueDueBuild(serviceContext(env, job.tenantId), job);
+        } else if (job.kind === "occurrences") {
+          await continueOccurrencePage(serviceContext(env, job.tenantId), job.pageId);
         }
         msg.ack();
       } catch (err) {
@@ -53,7 +57,8 @@ export async function handleWorkBatch(
 
 /**
  * Work dead letters: the job exhausted its retries. A hook or webhook row is marked failed so the
- * log says so; a run or due-build continuation ends its lease, so the sweep resumes it from its cursor.
+ * log says so; a run or due-build continuation, or an occurrence page, ends its lease, so the sweep
+ * resumes it (from its cursor; the page whole, its occurrence keys keep what was created).
  */
 export async function handleWorkDeadLetters(batch: MessageBatch<WorkJob>, env: Env): Promise<void> {
   const now = new Date().toISOString();

@@ -1,7 +1,15 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
+import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import type { WorkJob } from "../../src/pipeline/jobs";
 import type { TestTenant } from "../helpers/tenant";
 
 export interface MessageRow {
@@ -20,13 +28,62 @@ export function at(isoTime: string): void {
   vi.setSystemTime(new Date(isoTime));
 }
 
-/** One cron tick at `isoTime`, the way Cloudflare fires it (the clock moves there too). */
-export async function tick(isoTime: string): Promise<void> {
+/**
+ * The real bindings, except that the work queue keeps the occurrence pages the tick hands it
+ * (`occurrences` jobs) in `jobs`, for the test to deliver through the real queue handler; every
+ * other job goes to the real queue.
+ */
+export function pageCapture(base: Env = env): { env: Env; jobs: WorkJob[] } {
+  const jobs: WorkJob[] = [];
+  const keep = (body: WorkJob): boolean => {
+    if (body.kind !== "occurrences") return false;
+    jobs.push(body);
+    return true;
+  };
+  const queue = {
+    send: async (body: WorkJob, o?: QueueSendOptions) => {
+      if (!keep(body)) await base.WORK_QUEUE.send(body, o);
+    },
+    sendBatch: async (msgs: Iterable<MessageSendRequest<WorkJob>>, o?: QueueSendBatchOptions) => {
+      const rest = [...msgs].filter((m) => !keep(m.body));
+      if (rest.length > 0) await base.WORK_QUEUE.sendBatch(rest, o);
+    },
+  } as unknown as Queue<WorkJob>;
+  return { env: { ...base, WORK_QUEUE: queue }, jobs };
+}
+
+/** Delivers these work jobs as one batch through the real queue handler; returns what it decided. */
+export async function deliverWork(jobs: WorkJob[], e: Env = env) {
+  const batch = createMessageBatch<WorkJob>(
+    "herald-work",
+    jobs.map((body, i) => ({
+      id: `work-${i}-${crypto.randomUUID()}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body,
+    })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<never>, e, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/**
+ * One cron tick at `isoTime`, the way Cloudflare fires it (the clock moves there too), then the work
+ * queue's consumer of the occurrence pages it handed over (`drain: false` leaves them undelivered):
+ * the tick selects what is due, the consumer creates the messages. Returns the pages' jobs.
+ */
+export async function tick(isoTime: string, opts: { drain?: boolean } = {}): Promise<WorkJob[]> {
   at(isoTime);
+  const captured = pageCapture();
   const controller = createScheduledController({ scheduledTime: new Date(isoTime), cron: "* * * * *" });
   const ctx = createExecutionContext();
-  await worker.scheduled(controller, env, ctx);
+  await worker.scheduled(controller, captured.env, ctx);
   await waitOnExecutionContext(ctx);
+  const jobs = [...captured.jobs];
+  if (opts.drain !== false)
+    for (let i = 0; i < captured.jobs.length; i += 50) await deliverWork(captured.jobs.slice(i, i + 50));
+  return jobs;
 }
 
 /** Forgets the last tick, so a test can start its own timeline. */

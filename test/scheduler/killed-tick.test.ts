@@ -10,7 +10,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { faultyEnv } from "../helpers/faults";
 import { newTenant, type TestTenant } from "../helpers/tenant";
-import { at, createContact, createProgram, messagesOf, phone, resetScheduler, tick } from "./helpers";
+import {
+  at,
+  createContact,
+  createProgram,
+  deliverWork,
+  messagesOf,
+  pageCapture,
+  phone,
+  resetScheduler,
+  tick,
+} from "./helpers";
 
 beforeEach(async () => {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -33,7 +43,10 @@ const stateValue = async (key: string) =>
   (await env.DB.prepare("SELECT value FROM system_state WHERE key = ?").bind(key).first<{ value: string }>())
     ?.value;
 
-/** A tick whose invocation dies at the first statement of `programId`'s own work; resolves once it has. */
+/**
+ * A tick whose invocation dies at the first statement of `programId`'s own work; resolves once it
+ * has, and the work queue delivered the occurrence pages the tick handed it before it died.
+ */
 async function killedTick(isoTime: string, programId: string): Promise<void> {
   at(isoTime);
   const f = faultyEnv(env, {
@@ -41,11 +54,13 @@ async function killedTick(isoTime: string, programId: string): Promise<void> {
     mode: "hang",
     match: (text) => text.includes(programId) && !text.includes("system_state"),
   });
+  const captured = pageCapture(f.env);
   const controller = createScheduledController({ scheduledTime: new Date(isoTime), cron: "* * * * *" });
   // The invocation is abandoned, never awaited: it is stuck for good, as a killed one is gone.
-  await worker.scheduled(controller, f.env, createExecutionContext());
+  await worker.scheduled(controller, captured.env, createExecutionContext());
   for (let i = 0; i < 500 && !f.fired; i++) await new Promise((r) => setTimeout(r, 10));
   expect(f.fired, `the tick at ${isoTime} reached ${programId}`).not.toBeNull();
+  if (captured.jobs.length > 0) await deliverWork(captured.jobs);
 }
 
 describe("a tick killed inside one program", () => {

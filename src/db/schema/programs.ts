@@ -165,3 +165,25 @@ export const programDueBuilds = sqliteTable(
   },
   (t) => [index("program_due_builds_lease").on(t.leaseUntil).where(sql`cursor IS NOT NULL`)],
 );
+
+/**
+ * Pages of due occurrences the scheduler tick selected and handed to the work queue (issue 11):
+ * the tick writes one row per page (≤ 100 occurrences, JSON) and rings the queue with its id; the
+ * consumer creates the page's messages (idempotent by occurrence key) and deletes the row. The row
+ * is the truth, the queue message a doorbell: a page whose lease ran out is rung again by the sweep.
+ */
+export const programOccurrencePages = sqliteTable(
+  "program_occurrence_pages",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    programId: text("program_id").notNull(),
+    /** `[{c: contact id, k: occurrence key, s: send at (ISO)}]`. */
+    items: text("items", { mode: "json" }).$type<{ c: string; k: string; s: string }[]>().notNull(),
+    /** The tick's instant (ms): what templates read as now, as when the tick created the messages itself. */
+    nowMs: integer("now_ms").notNull(),
+    leaseUntil: timestamp("lease_until").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("program_occurrence_pages_lease").on(t.leaseUntil)],
+);

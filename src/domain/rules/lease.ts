@@ -1,6 +1,6 @@
 /**
  * Sending rule 9 (recovery), and its twins for storefront hooks, outbound webhooks, run and due-row
- * build cursors: D1 is the truth, the queue only a doorbell. Every unfinished row carries a lease —
+ * build cursors, and the pages of due occurrences the scheduler tick hands to the work queue: D1 is the truth, the queue only a doorbell. Every unfinished row carries a lease —
  * the time its work is (next) due (`next_attempt_at`, `lease_until`):
  * - work due now is leased `now` (a new queued message, a hook just received, a re-rung row);
  * - a holder that claims a row makes it due again `LEASE_MS` later (`claimedLease`), so a

@@ -1,13 +1,14 @@
 /**
  * Lease recovery for program work that spans several queue jobs (PRODUCT.md: acknowledged means
- * durable): `/run`s still writing and builds of due rows not yet finished. Each keeps its cursor
+ * durable): `/run`s still writing, builds of due rows not yet finished, and pages of due
+ * occurrences the scheduler tick handed to the work queue. Each keeps its cursor
  * and a lease in D1; the queue message is only a doorbell. A run or build whose lease ran out more
  * than `LEASE_MS` ago lost its continuation (the send failed, the process died, the job was
  * dead-lettered), so the tick sends it again, with a fresh lease (`now`) so that it is swept once
  * more only if this message is lost too. Continuing is idempotent: occurrence keys for runs, kept
  * rows and build identity for due builds, and cursors that move only from where a step started.
  *
- * Writes D1: moves the leases of the runs and due builds it re-enqueues, or ends them (dead letters).
+ * Writes D1: moves the leases of the runs, due builds and occurrence pages it re-enqueues, or ends them (dead letters).
  */
 import { IN_JSON_LIST } from "../../db/json-list";
 import type { Env } from "../../env";
@@ -17,6 +18,8 @@ import { releaseInPages } from "./release";
 
 /** Runs or builds resumed per tick (the rest wait a tick). */
 const PAGE = { page: 200, maxPages: 1 };
+/** Occurrence pages rung again per tick: up to 1,000 pages (100,000 occurrences); the rest wait a tick. */
+const OCCURRENCE_PAGES = { page: 100, maxPages: 10 };
 
 /** Runs still writing (`cursor` set) whose lease ran out: their continuation is sent again. */
 export function sweepRuns(env: Env, now: number): Promise<number> {
@@ -57,13 +60,37 @@ export function sweepDueBuilds(env: Env, now: number): Promise<number> {
 }
 
 /**
- * Dead-lettered run and build continuations: their lease is ended now, so the sweep sends them
+ * Occurrence pages (the tick's due occurrences, handed to the work queue) whose lease ran out: the
+ * queue message was lost, its send failed, or the consumer died mid-page. Their job is sent again;
+ * creating the page's messages once more creates nothing twice (occurrence keys).
+ */
+export function sweepOccurrencePages(env: Env, now: number): Promise<number> {
+  return releaseInPages<{ tenantId: string; pageId: string }>(
+    env,
+    `UPDATE program_occurrence_pages SET lease_until = ?1
+     WHERE id IN (SELECT id FROM program_occurrence_pages
+                  WHERE lease_until < ?2
+                  ORDER BY lease_until LIMIT ?3)
+     RETURNING tenant_id AS tenantId, id AS pageId`,
+    now,
+    (rows) =>
+      enqueueWork(
+        env,
+        rows.map((r) => ({ kind: "occurrences", ...r })),
+      ),
+    OCCURRENCE_PAGES,
+  );
+}
+
+/**
+ * Dead-lettered run and build continuations and occurrence pages: their lease is ended now, so the sweep sends them
  * again after `LEASE_MS` instead of waiting out the rest of the lease. Nothing is given up: the
  * rows stay the truth, and the next attempt continues from their cursor.
  */
 export function expireProgramLeases(env: Env, jobs: WorkJob[], now: string): D1PreparedStatement[] {
   const runs = jobs.flatMap((j) => (j.kind === "run" ? [j.runId] : []));
   const builds = jobs.flatMap((j) => (j.kind === "due" ? [j.programId] : []));
+  const pages = jobs.flatMap((j) => (j.kind === "occurrences" ? [j.pageId] : []));
   const out: D1PreparedStatement[] = [];
   if (runs.length > 0)
     out.push(
@@ -78,6 +105,12 @@ export function expireProgramLeases(env: Env, jobs: WorkJob[], now: string): D1P
         `UPDATE program_due_builds SET lease_until = ?
          WHERE program_id IN ${IN_JSON_LIST} AND cursor IS NOT NULL AND lease_until > ?`,
       ).bind(now, JSON.stringify(builds), now),
+    );
+  if (pages.length > 0)
+    out.push(
+      env.DB.prepare(
+        `UPDATE program_occurrence_pages SET lease_until = ? WHERE id IN ${IN_JSON_LIST} AND lease_until > ?`,
+      ).bind(now, JSON.stringify(pages), now),
     );
   return out;
 }

@@ -1,7 +1,5 @@
 import { sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import { type RawRow, rowFromRaw } from "../../db/rows";
-import { contacts } from "../../db/schema";
 import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import {
   addDays,
@@ -12,13 +10,22 @@ import {
 } from "../../domain/schedule";
 import { iso } from "../../lib/time";
 import { audienceFilter } from "../../services/programs/audience";
-import type { Occurrence } from "../../services/programs/execute";
+import type { DueOccurrence } from "../../services/programs/occurrence-pages";
 import { contactZone } from "../../services/programs/scope";
-import { createInPages, sendable, type TriggerTick } from "./tick";
+import { queueOccurrences, sendable, type TriggerTick } from "./tick";
 
 const BIRTHDAY_PAGE = 500;
 const HOUR = 3_600_000;
 const dialect = new SQLiteAsyncDialect();
+
+/** The columns a birthday's due time needs (the messages are created later, from the whole row). */
+interface BirthdayRow {
+  rid: number;
+  id: string;
+  birthday: string | null;
+  timezone: string | null;
+  created_at: string;
+}
 
 /**
  * Birthdays: the contacts whose birthday month-day falls on a local date that some zone is on
@@ -43,19 +50,18 @@ export const tickBirthdays: TriggerTick = async (tick, p) => {
     let after = 0;
     for (;;) {
       const q = dialect.sqlToQuery(
-        sql`SELECT rowid AS rid, * FROM contacts INDEXED BY contacts_tenant_birthday_md
+        sql`SELECT rowid AS rid, id, birthday, timezone, created_at FROM contacts INDEXED BY contacts_tenant_birthday_md
             WHERE tenant_id = ${tick.ctx.tenantId} AND birthday_md = ${md} AND rowid > ${after} AND subscribed = 1
             ${filter ? sql`AND ${filter}` : sql``}
             ORDER BY rowid LIMIT ${BIRTHDAY_PAGE}`,
       );
       const res = await tick.ctx.env.DB.prepare(q.sql)
         .bind(...q.params)
-        .all<RawRow & { rid: number }>();
+        .all<BirthdayRow>();
       tick.stats.rowsRead += res.meta.rows_read ?? 0;
       const rows = res.results;
-      const occ: Occurrence[] = [];
-      for (const r of rows) {
-        const c = rowFromRaw(contacts, r);
+      const occ: DueOccurrence[] = [];
+      for (const c of rows) {
         if (!c.birthday) continue;
         const zone = contactZone(c, tick.tenant);
         for (const d of dates) {
@@ -63,11 +69,15 @@ export const tickBirthdays: TriggerTick = async (tick, p) => {
           const year = Number(birthdayDate.slice(0, 4));
           if (birthdayInYear(c.birthday, year) !== birthdayDate) continue;
           const due = localToUtc(d, at, zone);
-          if (due <= tick.from || !sendable(p, due, tick.now, [c.createdAt])) continue;
-          occ.push({ contact: c, occurrenceKey: occurrenceKey.birthday(p.id, c.id, year), sendAt: iso(due) });
+          if (due <= tick.from || !sendable(p, due, tick.now, [c.created_at])) continue;
+          occ.push({
+            contactId: c.id,
+            occurrenceKey: occurrenceKey.birthday(p.id, c.id, year),
+            sendAt: iso(due),
+          });
         }
       }
-      await createInPages(tick, p, occ);
+      await queueOccurrences(tick, p, occ);
       const last = rows.at(-1);
       if (!last || rows.length < BIRTHDAY_PAGE) break;
       after = last.rid;

@@ -6,8 +6,8 @@ import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { iso } from "../../lib/time";
 import { inAudience } from "../../services/programs/audience";
 import { dueFor } from "../../services/programs/due";
-import type { Occurrence } from "../../services/programs/execute";
-import { createInPages, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
+import type { DueOccurrence } from "../../services/programs/occurrence-pages";
+import { queueOccurrences, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
 
 /** One materialised `program_due` row with its contact. */
 interface DueRow {
@@ -51,19 +51,23 @@ export const tickDueRows: TriggerTick = async (tick, p) => {
       p,
       rows.map((r) => r.contact.id),
     );
-    const occ: Occurrence[] = [];
+    const occ: DueOccurrence[] = [];
     const advance: { c: string; d: string; o: string }[] = [];
     const consumed: string[] = [];
     for (const { contact: c, dueAt, occurrence, armedAt } of rows) {
       const due = Date.parse(dueAt);
       if (members.has(c.id) && sendable(p, due, tick.now, [armedAt, c.createdAt])) {
-        occ.push({ contact: c, occurrenceKey: occurrenceKey.dueRow(p.id, c.id, occurrence), sendAt: dueAt });
+        occ.push({
+          contactId: c.id,
+          occurrenceKey: occurrenceKey.dueRow(p.id, c.id, occurrence),
+          sendAt: dueAt,
+        });
       }
       const next = p.trigger.type === "schedule" ? dueFor(p, c, tick.tenant, Math.max(due, tick.now)) : null;
       if (next) advance.push({ c: c.id, d: next.dueAt, o: next.occurrence });
       else consumed.push(c.id);
     }
-    await createInPages(tick, p, occ);
+    await queueOccurrences(tick, p, occ);
     const stmts: D1PreparedStatement[] = [];
     if (consumed.length > 0)
       stmts.push(

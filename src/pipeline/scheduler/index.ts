@@ -4,7 +4,7 @@ import { purgeIdempotencyKeys } from "../../services/idempotency/keys";
 import { sweepUnfiredContacts } from "../recovery/contacts";
 import { sweepHookDeliveries, sweepWebhookDeliveries } from "../recovery/leases";
 import { sweepOutbox } from "../recovery/outbox";
-import { sweepDueBuilds, sweepRuns } from "../recovery/programs";
+import { sweepDueBuilds, sweepOccurrencePages, sweepRuns } from "../recovery/programs";
 import { purgeDeliveryLogs } from "../retention";
 import { runTickParts } from "./parts";
 import { tickPrograms } from "./programs";
@@ -13,13 +13,14 @@ import type { TickStats } from "./tick";
 /**
  * The `* * * * *` cron: independent parts, each isolated (parts.ts). The recovery sweeps run
  * first, the outbox's (every tenant's) at the head, so they never wait on, or depend on, program
- * work; then the programs (programs.ts, each trigger kind in its own file), then the purges. The
+ * work; then the programs (programs.ts, each trigger kind in its own file: they select what is due
+ * and hand it to the work queue in pages, whose consumers create the messages), then the purges. The
  * first tick ever looks back one minute, not to the epoch.
  */
 export async function runScheduler(env: Env, scheduledTime: number): Promise<void> {
   const started = performance.now();
   const now = scheduledTime;
-  const stats: TickStats = { rowsRead: 0, due: 0, programs: 0 };
+  const stats: TickStats = { rowsRead: 0, due: 0, pages: 0, programs: 0 };
   let from: number | null = null;
   const failed = await runTickParts([
     // Recovery sweeps: D1 is the truth, the queue a doorbell.
@@ -29,6 +30,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
     { name: "contact_created_sweep", run: () => sweepUnfiredContacts(env, now) },
     { name: "run_sweep", run: () => sweepRuns(env, now) },
     { name: "due_build_sweep", run: () => sweepDueBuilds(env, now) },
+    { name: "occurrence_page_sweep", run: () => sweepOccurrencePages(env, now) },
     // Programs: every occurrence due in the window.
     {
       name: "programs",
@@ -48,6 +50,7 @@ export async function runScheduler(env: Env, scheduledTime: number): Promise<voi
       window_from: from === null ? null : iso(from),
       programs: stats.programs,
       due: stats.due,
+      pages: stats.pages,
       rows_read: stats.rowsRead,
       failed_parts: failed,
       duration_ms: Math.round(performance.now() - started),

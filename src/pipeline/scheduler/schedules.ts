@@ -5,7 +5,7 @@ import { occurrenceKey } from "../../domain/rules/occurrence-key";
 import { cronRunsBetween, nextCron } from "../../domain/schedule";
 import { iso } from "../../lib/time";
 import { forEachAudiencePage } from "../../services/programs/audience";
-import { createInPages, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
+import { queueOccurrences, SCHEDULER_PAGE, sendable, type TriggerTick } from "./tick";
 
 /** A schedule in one fixed zone: `programs.next_run_at` says when; the audience is written in pages. */
 export const tickSchedules: TriggerTick = async (tick, p) => {
@@ -19,11 +19,11 @@ export const tickSchedules: TriggerTick = async (tick, p) => {
     const runIso = iso(run);
     await forEachAudiencePage(tick.ctx, p, SCHEDULER_PAGE, async (page) => {
       tick.stats.rowsRead += page.length;
-      await createInPages(
+      await queueOccurrences(
         tick,
         p,
         page.map((contact) => ({
-          contact,
+          contactId: contact.id,
           occurrenceKey: occurrenceKey.scheduleRun(p.id, runIso, contact.id),
           sendAt: runIso,
         })),

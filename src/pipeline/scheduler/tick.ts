@@ -1,17 +1,23 @@
 import type { ProgramRow, TenantRow } from "../../db/rows";
 import { occurrenceInValidity } from "../../domain/rules/validity";
 import type { ServiceContext } from "../../services/context";
-import { createOccurrenceMessages, type Occurrence } from "../../services/programs/execute";
+import { type DueOccurrence, writeOccurrencePages } from "../../services/programs/occurrence-pages";
+import { enqueueWork } from "../enqueue";
+import { logTickFailure } from "./parts";
 
 /** How far back a tick looks, however long the scheduler was away. */
 export const MAX_CATCH_UP_MS = 8 * 24 * 3_600_000;
-/** Due messages are written in pages of this many (one createMessages call each). */
+/** Due rows and audiences are read in pages of this many. */
 export const SCHEDULER_PAGE = 100;
+/** Pages written (100,000 occurrences) after which a program's tick rings them without waiting for its end. */
+const RING_EVERY = 1_000;
 
 /** What a tick did, for its log line. */
 export interface TickStats {
   rowsRead: number;
   due: number;
+  /** Pages of occurrences handed to the work queue. */
+  pages: number;
   programs: number;
 }
 
@@ -22,6 +28,8 @@ export interface Tick {
   from: number;
   now: number;
   stats: TickStats;
+  /** Pages written and not yet rung: their jobs go out once the program's tick is done (`ringPages`). */
+  pages?: string[];
 }
 
 /** One trigger kind's share of a tick for one program (birthdays.ts, due-rows.ts, schedules.ts). */
@@ -37,11 +45,40 @@ export function sendable(p: ProgramRow, dueMs: number, now: number, notBefore: s
   return notBefore.every((t) => dueMs >= Date.parse(t));
 }
 
-/** Creates the messages of these occurrences, `SCHEDULER_PAGE` at a time. */
-export async function createInPages(tick: Tick, program: ProgramRow, occ: Occurrence[]): Promise<void> {
-  for (let i = 0; i < occ.length; i += SCHEDULER_PAGE) {
-    const page = occ.slice(i, i + SCHEDULER_PAGE);
-    tick.stats.due += page.length;
-    await createOccurrenceMessages(tick.ctx, program, tick.tenant, page, tick.now);
+/**
+ * Hands these due occurrences to the work queue: written to D1 as pages of ≤ 100 (one round trip);
+ * their jobs are rung once the program's tick is done (`ringPages`). The work consumer creates
+ * their messages (`continueOccurrencePage`); the tick neither renders nor writes them, so its own
+ * time stays small however many are due. Once the pages are written the occurrences are durable:
+ * a job lost, or never sent, is rung again by the occurrence-page sweep, so the program's window
+ * can be settled.
+ */
+export async function queueOccurrences(tick: Tick, program: ProgramRow, occ: DueOccurrence[]): Promise<void> {
+  if (occ.length === 0) return;
+  const ids = await writeOccurrencePages(tick.ctx, program.id, occ, tick.now);
+  tick.stats.due += occ.length;
+  tick.stats.pages += ids.length;
+  tick.pages = [...(tick.pages ?? []), ...ids];
+  // A very large share (a fixed schedule over a huge audience) does not wait for its end.
+  if (tick.pages.length >= RING_EVERY) await ringPages(tick, program);
+}
+
+/**
+ * Rings the work queue for the pages this program's tick wrote (one job each, `sendBatch` by 100).
+ * After the selection rather than during it, so the consumers' message writes do not compete with
+ * the tick's own reads and writes. A failed send is logged, not thrown: the pages are in D1, leased
+ * at their writing, and the sweep rings them once the lease ran out.
+ */
+export async function ringPages(tick: Tick, program: ProgramRow): Promise<void> {
+  const ids = tick.pages ?? [];
+  tick.pages = [];
+  if (ids.length === 0) return;
+  try {
+    await enqueueWork(
+      tick.ctx.env,
+      ids.map((pageId) => ({ kind: "occurrences", tenantId: tick.ctx.tenantId, pageId })),
+    );
+  } catch (err) {
+    logTickFailure({ tenant_id: tick.ctx.tenantId, program_id: program.id, step: "ring_pages" }, err);
   }
 }

@@ -2,7 +2,7 @@ import type { ProgramRow } from "../../db/rows";
 import { tickBirthdays } from "./birthdays";
 import { tickDueRows } from "./due-rows";
 import { tickSchedules } from "./schedules";
-import type { Tick, TriggerTick } from "./tick";
+import { ringPages, type Tick, type TriggerTick } from "./tick";
 
 /** The three ways a program falls due on the scheduler's clock. */
 export type TriggerKind = "birthdays" | "due_rows" | "schedules";
@@ -27,8 +27,16 @@ export function triggerKind(p: Pick<ProgramRow, "trigger">): TriggerKind | null 
   return null;
 }
 
-/** One program's share of a tick, by its trigger kind. */
+/**
+ * One program's share of a tick, by its trigger kind; then the work queue is rung for the pages of
+ * occurrences it wrote (also those written before a failure: they are due all the same).
+ */
 export async function tickProgram(tick: Tick, p: ProgramRow): Promise<void> {
   const kind = triggerKind(p);
-  if (kind) await tickByKind[kind](tick, p);
+  if (!kind) return;
+  try {
+    await tickByKind[kind](tick, p);
+  } finally {
+    await ringPages(tick, p);
+  }
 }
