@@ -24,7 +24,7 @@ const SinchCallback = z
     batch_id: z
       .string()
       .optional()
-      .openapi({ description: "Delivery report: the batch.", example: "01FC66621XXXXX119Z8PMV1QPQ" }),
+      .openapi({ description: "Delivery report: the batch.", example: "01FC66621VHDBN119Z8PMV1QPQ" }),
     recipient: z
       .string()
       .optional()
@@ -46,7 +46,7 @@ const SinchCallback = z
     id: z
       .string()
       .optional()
-      .openapi({ description: "Inbound: Sinch's id of the text.", example: "01FC66621XXXXX119Z8PMV1QPA" }),
+      .openapi({ description: "Inbound: Sinch's id of the text.", example: "01FC66621VHDBN119Z8PMV1QPA" }),
     from: z
       .string()
       .optional()
