@@ -32,6 +32,17 @@ const MAX_LOCATION_SHOWN = 200;
  * - A thrown fetch (network error, timeout) becomes a retryable result with `maybeAccepted`: the
  *   request may have reached the carrier, so the dispatcher must not resend blindly.
  */
+/** A JSON POST with a Bearer token (Telnyx, Sinch), through `carrierFetch`. */
+export const bearerJsonInit = (token: string | undefined, body: unknown): RequestInit => ({
+  method: "POST",
+  headers: {
+    authorization: `Bearer ${token ?? ""}`,
+    "content-type": "application/json",
+    accept: "application/json",
+  },
+  body: JSON.stringify(body),
+});
+
 export async function carrierFetch(
   config: Pick<CarrierConfig, "outbound">,
   url: string,

@@ -1,6 +1,7 @@
 import {
   asRecord,
   asString,
+  bearerJsonInit,
   carrierFetch,
   isRetryableStatus,
   joinUrl,
@@ -183,15 +184,7 @@ async function postBatch(config: CarrierConfig, reqs: SendRequest[]): Promise<Ba
   const call = await carrierFetch(
     config,
     joinUrl(config.baseUrl ?? SINCH_ORIGIN, `/xms/v1/${plan}/batches`),
-    {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${config.credentials.api_token ?? ""}`,
-        "content-type": "application/json",
-        accept: "application/json",
-      },
-      body: JSON.stringify(sinchBatchBody(reqs)),
-    },
+    bearerJsonInit(config.credentials.api_token, sinchBatchBody(reqs)),
   );
   if (!call.ok) return { refused: false, results: reqs.map(() => call.result) };
   return classifySinchResponse(call.response, reqs);

@@ -1,6 +1,7 @@
 import {
   asRecord,
   asString,
+  bearerJsonInit,
   carrierFetch,
   isAccountStatus,
   isRetryableStatus,
@@ -74,15 +75,11 @@ export async function classifyTelnyxResponse(res: Response): Promise<SendResult>
 export const telnyxAdapter: CarrierAdapter = {
   provider: "telnyx",
   async send(config: CarrierConfig, req: SendRequest): Promise<SendResult> {
-    const call = await carrierFetch(config, joinUrl(config.baseUrl ?? TELNYX_ORIGIN, "/v2/messages"), {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${config.credentials.api_key ?? ""}`,
-        "content-type": "application/json",
-        accept: "application/json",
-      },
-      body: JSON.stringify(telnyxMessageBody(req)),
-    });
+    const call = await carrierFetch(
+      config,
+      joinUrl(config.baseUrl ?? TELNYX_ORIGIN, "/v2/messages"),
+      bearerJsonInit(config.credentials.api_key, telnyxMessageBody(req)),
+    );
     if (!call.ok) return call.result;
     return classifyTelnyxResponse(call.response);
   },

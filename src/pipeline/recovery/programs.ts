@@ -88,29 +88,32 @@ export function sweepOccurrencePages(env: Env, now: number): Promise<number> {
  * rows stay the truth, and the next attempt continues from their cursor.
  */
 export function expireProgramLeases(env: Env, jobs: WorkJob[], now: string): D1PreparedStatement[] {
-  const runs = jobs.flatMap((j) => (j.kind === "run" ? [j.runId] : []));
-  const builds = jobs.flatMap((j) => (j.kind === "due" ? [j.programId] : []));
-  const pages = jobs.flatMap((j) => (j.kind === "occurrences" ? [j.pageId] : []));
-  const out: D1PreparedStatement[] = [];
-  if (runs.length > 0)
-    out.push(
+  // Each kind's lease column, keyed by the job's id; only leases still live are ended.
+  const kinds = [
+    {
+      table: "program_runs",
+      key: "id",
+      live: "cursor IS NOT NULL AND ",
+      ids: jobs.flatMap((j) => (j.kind === "run" ? [j.runId] : [])),
+    },
+    {
+      table: "program_due_builds",
+      key: "program_id",
+      live: "cursor IS NOT NULL AND ",
+      ids: jobs.flatMap((j) => (j.kind === "due" ? [j.programId] : [])),
+    },
+    {
+      table: "program_occurrence_pages",
+      key: "id",
+      live: "",
+      ids: jobs.flatMap((j) => (j.kind === "occurrences" ? [j.pageId] : [])),
+    },
+  ];
+  return kinds
+    .filter((k) => k.ids.length > 0)
+    .map((k) =>
       env.DB.prepare(
-        `UPDATE program_runs SET lease_until = ?
-         WHERE id IN ${IN_JSON_LIST} AND cursor IS NOT NULL AND lease_until > ?`,
-      ).bind(now, JSON.stringify(runs), now),
+        `UPDATE ${k.table} SET lease_until = ? WHERE ${k.key} IN ${IN_JSON_LIST} AND ${k.live}lease_until > ?`,
+      ).bind(now, JSON.stringify(k.ids), now),
     );
-  if (builds.length > 0)
-    out.push(
-      env.DB.prepare(
-        `UPDATE program_due_builds SET lease_until = ?
-         WHERE program_id IN ${IN_JSON_LIST} AND cursor IS NOT NULL AND lease_until > ?`,
-      ).bind(now, JSON.stringify(builds), now),
-    );
-  if (pages.length > 0)
-    out.push(
-      env.DB.prepare(
-        `UPDATE program_occurrence_pages SET lease_until = ? WHERE id IN ${IN_JSON_LIST} AND lease_until > ?`,
-      ).bind(now, JSON.stringify(pages), now),
-    );
-  return out;
 }
